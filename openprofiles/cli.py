@@ -1,0 +1,82 @@
+"""The ``openprofiles`` command: serve, coverage, version."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from openprofiles import __version__
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="openprofiles", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="serve the AWS APIs over HTTP")
+    serve.add_argument("--host", help="address to listen on (OPENPROFILES_HOST, 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on (OPENPROFILES_PORT, 4599)")
+    serve.add_argument(
+        "--db",
+        help="memory | sqlite:///PATH | postgresql://... (OPENPROFILES_DB; "
+        "default: a SQLite file in the user's data directory)",
+    )
+    serve.add_argument("--log-level", help="debug | info | warning (OPENPROFILES_LOG_LEVEL)")
+
+    coverage = commands.add_parser("coverage", help="list every operation, implemented or not")
+    coverage.add_argument("--markdown", action="store_true", help="as a Markdown table")
+
+    commands.add_parser("version", help="print the version")
+
+    args = parser.parse_args(argv)
+    if args.command == "serve":
+        return _serve(args)
+    if args.command == "coverage":
+        return _coverage(args.markdown)
+    print(__version__)
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from openprofiles.app import build_app
+    from openprofiles.config import Settings
+    from openprofiles.http.asgi import build_asgi
+
+    settings = Settings.load(host=args.host, port=args.port, db=args.db, log_level=args.log_level)
+    logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    app = build_app(settings)
+    print(f"openprofiles {__version__}: data {app.store.describe()}", flush=True)
+    print(f"openprofiles listening on http://{settings.host}:{settings.port}", flush=True)
+    config = uvicorn.Config(
+        build_asgi(app),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        access_log=False,
+    )
+    uvicorn.Server(config).run()
+    app.close()
+    return 0
+
+
+def _coverage(markdown: bool) -> int:
+    from openprofiles.services.registry import coverage
+
+    rows = coverage()
+    done = sum(implemented for _, _, implemented in rows)
+    if markdown:
+        print("| service | operation | implemented |\n| --- | --- | --- |")
+        for service, name, implemented in rows:
+            print(f"| {service} | {name} | {'yes' if implemented else 'no'} |")
+    else:
+        for service, name, implemented in rows:
+            print(f"{service:18} {name:50} {'implemented' if implemented else '-'}")
+    print(f"\n{done} of {len(rows)} operations implemented")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

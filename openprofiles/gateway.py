@@ -1,0 +1,140 @@
+"""handle(HttpRequest) -> HttpResponse: the one path every call takes, from either front door.
+
+Detect the service (SigV4 scope, then host, then path and the ARN in it), route, parse, validate,
+dispatch to the operation's handler and serialize. A ServiceError raised anywhere becomes the
+error response its shape describes; any other exception is logged and answered with a generic 500,
+never with its text or a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from botocore.model import OperationModel, ServiceModel
+
+from openprofiles.engine.tenancy import Tenant
+from openprofiles.errors import (
+    BadRequestException,
+    InternalServerException,
+    InternalServiceException,
+    InvalidParameterException,
+    InvalidRequestException,
+    NotImplementedException,
+    ServiceError,
+    UnknownOperationException,
+)
+from openprofiles.protocol.auth import account_for, read_caller
+from openprofiles.protocol.messages import HttpRequest, HttpResponse
+from openprofiles.protocol.parser import parse_request
+from openprofiles.protocol.router import Router
+from openprofiles.protocol.serializer import serialize_error, serialize_result
+from openprofiles.protocol.specs import SERVICES, SIGNING_NAMES, json_string_shapes, service_model
+from openprofiles.protocol.validate import Validator, summarize
+from openprofiles.services import registry
+from openprofiles.services.context import RequestContext
+
+if TYPE_CHECKING:
+    from openprofiles.app import App
+
+log = logging.getLogger("openprofiles.gateway")
+
+#: the error of each service for an input that breaks the model, in order of preference
+_VALIDATION_ERRORS: tuple[type[ServiceError], ...] = (
+    BadRequestException,
+    InvalidParameterException,
+    InvalidRequestException,
+)
+_INTERNAL_ERRORS = {"customer-profiles": InternalServerException, "connect": InternalServiceException}
+
+
+@dataclass(frozen=True)
+class _Service:
+    name: str
+    model: ServiceModel
+    router: Router
+    validator: Validator
+
+
+class Gateway:
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self.handlers = registry.load()
+        self.services = {
+            name: _Service(
+                name,
+                service_model(name),
+                Router(service_model(name)),
+                Validator(json_string_shapes(name)),
+            )
+            for name in SERVICES
+        }
+
+    def handle(self, request: HttpRequest) -> HttpResponse:
+        request_id = str(uuid.uuid4())
+        service: _Service | None = None
+        try:
+            caller = read_caller(request)
+            service, found = self._route(request, caller.signing_name)
+            operation, labels = found
+            params = parse_request(operation, request, labels)
+            errors = service.validator.errors(operation.input_shape, params)
+            if errors:
+                raise _validation_error(operation)(summarize(errors))
+            handler = self.handlers.get((service.name, operation.name))
+            if handler is None:
+                raise NotImplementedException(
+                    f"{operation.name} of {service.model.metadata['serviceFullName']} is not "
+                    "implemented by openprofiles yet"
+                )
+            settings = self.app.settings
+            tenant = Tenant(
+                account_for(caller.access_key, settings.accounts, settings.default_account),
+                caller.region or settings.default_region,
+            )
+            ctx = RequestContext(tenant, request_id, service.name, operation.name, self.app)
+            result = handler(ctx, params)
+            return serialize_result(operation, result, request_id)
+        except ServiceError as error:
+            return serialize_error(service.model if service else None, error, request_id)
+        except Exception:
+            log.exception("unexpected error in %s %s", request.method, request.raw_path)
+            internal = _INTERNAL_ERRORS[service.name if service else "customer-profiles"]
+            return serialize_error(
+                service.model if service else None,
+                internal(f"An internal error occurred (request {request_id})"),
+                request_id,
+            )
+
+    def _route(
+        self, request: HttpRequest, signing_name: str | None
+    ) -> tuple[_Service, tuple[OperationModel, dict[str, str]]]:
+        query = request.query()
+        named = SIGNING_NAMES.get(signing_name or "")
+        candidates = [named] if named else _guess_services(request.raw_path)
+        for name in candidates:
+            service = self.services[name]
+            found = service.router.match(request.method, request.raw_path, query)
+            if found is not None:
+                return service, found
+        raise UnknownOperationException(
+            f"No operation of {' or '.join(candidates)} matches {request.method} {request.raw_path}"
+        )
+
+
+def _guess_services(raw_path: str) -> list[str]:
+    """For an unsigned request: the service an ARN in the path names, else both in turn."""
+    if ":connect:" in raw_path or "%3Aconnect%3A" in raw_path:
+        return ["connect", "customer-profiles"]
+    return ["customer-profiles", "connect"]
+
+
+def _validation_error(operation: OperationModel) -> type[ServiceError]:
+    listed = {shape.name for shape in operation.error_shapes}
+    for error in _VALIDATION_ERRORS:
+        if error.code in listed:
+            return error
+    return BadRequestException
+

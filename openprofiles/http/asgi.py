@@ -1,0 +1,76 @@
+"""The ASGI adapter that uvicorn serves: health check, then every other request to the gateway.
+
+It is a bare ASGI callable rather than a routed framework app because every AWS request takes the
+same path (the gateway routes by the service models); the gateway's work, which talks to the
+database, runs in a worker thread so the event loop keeps accepting connections.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+import orjson
+from starlette.concurrency import run_in_threadpool
+
+from openprofiles import __version__
+from openprofiles.app import App
+from openprofiles.protocol.messages import HttpRequest
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+HEALTH_PATH = "/_openprofiles/health"
+
+
+def build_asgi(app: App) -> Callable[[Scope, Receive, Send], Awaitable[None]]:
+    async def asgi(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await _lifespan(app, receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        if scope["path"] == HEALTH_PATH:
+            body = orjson.dumps(
+                {"status": "ok", "version": __version__, "store": app.store.dialect}
+            )
+            await _send(send, 200, {"content-type": "application/json"}, body)
+            return
+        chunks = []
+        more = True
+        while more:
+            message = await receive()
+            chunks.append(message.get("body", b""))
+            more = message.get("more_body", False)
+        raw_path = scope.get("raw_path") or scope["path"].encode()
+        request = HttpRequest(
+            method=scope["method"],
+            raw_path=raw_path.decode("latin-1"),
+            query_string=scope.get("query_string", b"").decode("latin-1"),
+            headers={k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]},
+            body=b"".join(chunks),
+        )
+        response = await run_in_threadpool(app.gateway.handle, request)
+        await _send(send, response.status, response.headers, response.body)
+
+    return asgi
+
+
+async def _send(send: Send, status: int, headers: dict[str, str], body: bytes) -> None:
+    raw = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+    raw.append((b"content-length", str(len(body)).encode()))
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _lifespan(app: App, receive: Receive, send: Send) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            app.close()
+            await send({"type": "lifespan.shutdown.complete"})
+            return

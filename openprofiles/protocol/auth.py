@@ -1,0 +1,50 @@
+"""Reads who is calling and where from a request: access key, region and service of SigV4.
+
+The credential scope (``Credential=AKID/20260101/us-east-1/profile/aws4_request``, in the
+Authorization header or in a presigned URL's ``X-Amz-Credential``) names the access key, the region
+and the signing name of the service. Signatures are not verified: like moto and LocalStack, this
+server trusts the caller about who it is; it is meant for test rigs and private networks.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from openprofiles.protocol.messages import HttpRequest
+
+_SCOPE = re.compile(r"Credential=([^/,\s]+)/\d{8}/([^/]+)/([^/]+)/aws4_request")
+_HOST = re.compile(r"^([a-z-]+)\.([a-z0-9-]+)\.amazonaws\.com")
+_ACCOUNT_KEY = re.compile(r"^\d{12}$")
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    access_key: str | None
+    region: str | None
+    signing_name: str | None
+
+
+def read_caller(request: HttpRequest) -> Caller:
+    """The access key, region and signing name the request claims, each None when absent."""
+    found = _SCOPE.search(request.header("authorization") or "")
+    if found is None and "X-Amz-Credential" in request.query_string:
+        credential = request.query().get("X-Amz-Credential", [""])[0]
+        found = _SCOPE.search(f"Credential={credential}")
+    if found is not None:
+        return Caller(found.group(1), found.group(2), found.group(3))
+    host = _HOST.match(request.header("host") or "")
+    if host is not None:
+        return Caller(None, host.group(2), host.group(1))
+    return Caller(None, None, None)
+
+
+def account_for(access_key: str | None, accounts: dict[str, str], default: str) -> str:
+    """The account of an access key: the configured map, a 12-digit key itself, else the default."""
+    if access_key is None:
+        return default
+    if access_key in accounts:
+        return accounts[access_key]
+    if _ACCOUNT_KEY.match(access_key):
+        return access_key
+    return default

@@ -1,0 +1,83 @@
+"""Queries over the domains table, and the statistics of a domain's data."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, Row, delete, func, insert, select, update
+
+from openprofiles.store.schema import DOMAIN_TABLES, domains, profile_objects, profiles
+
+_JSON_COLUMNS = ("matching", "rule_based_matching", "data_store")
+
+
+def _encode(values: dict[str, Any]) -> dict[str, Any]:
+    out = dict(values)
+    for column in _JSON_COLUMNS:
+        if column in out and out[column] is not None:
+            out[column] = orjson.dumps(out[column]).decode()
+    return out
+
+
+def _decode(row: Row[Any]) -> dict[str, Any]:
+    out = dict(row._mapping)
+    for column in _JSON_COLUMNS:
+        if out.get(column) is not None:
+            out[column] = orjson.loads(out[column])
+    return out
+
+
+def _where(account_id: str, region: str, name: str) -> tuple[Any, ...]:
+    return (domains.c.account_id == account_id, domains.c.region == region, domains.c.domain_name == name)
+
+
+def get(conn: Connection, account_id: str, region: str, name: str) -> dict[str, Any] | None:
+    row = conn.execute(select(domains).where(*_where(account_id, region, name))).first()
+    return None if row is None else _decode(row)
+
+
+def insert_domain(conn: Connection, values: dict[str, Any]) -> int:
+    result = conn.execute(insert(domains).values(**_encode(values)))
+    return int(result.inserted_primary_key[0])
+
+
+def update_domain(conn: Connection, domain_id: int, values: dict[str, Any]) -> None:
+    conn.execute(update(domains).where(domains.c.id == domain_id).values(**_encode(values)))
+
+
+def delete_domain(conn: Connection, domain_id: int) -> None:
+    """The domain and every row that belongs to it."""
+    for table in DOMAIN_TABLES:
+        conn.execute(delete(table).where(table.c.domain_id == domain_id))
+    conn.execute(delete(domains).where(domains.c.id == domain_id))
+
+
+def list_page(
+    conn: Connection, account_id: str, region: str, after: str | None, limit: int
+) -> list[dict[str, Any]]:
+    """Up to ``limit`` domains in name order, starting after the name ``after``."""
+    query = select(domains).where(domains.c.account_id == account_id, domains.c.region == region)
+    if after is not None:
+        query = query.where(domains.c.domain_name > after)
+    rows = conn.execute(query.order_by(domains.c.domain_name).limit(limit))
+    return [_decode(row) for row in rows]
+
+
+def stats(conn: Connection, domain_id: int) -> dict[str, int]:
+    """Counts and sizes of the domain's profiles and objects, read from the store."""
+    profile_count, profile_size = conn.execute(
+        select(func.count(), func.coalesce(func.sum(profiles.c.size), 0)).where(
+            profiles.c.domain_id == domain_id
+        )
+    ).one()
+    object_count, object_size = conn.execute(
+        select(func.count(), func.coalesce(func.sum(profile_objects.c.size), 0)).where(
+            profile_objects.c.domain_id == domain_id
+        )
+    ).one()
+    return {
+        "profile_count": int(profile_count),
+        "object_count": int(object_count),
+        "total_size": int(profile_size) + int(object_size),
+    }

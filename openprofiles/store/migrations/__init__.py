@@ -1,0 +1,44 @@
+"""Creates the schema of a new database and upgrades an existing one, at startup.
+
+A new database gets ``schema.metadata`` as it stands and the latest version number. An existing
+one is at the version its ``schema_version`` row says; each later step in ``STEPS`` runs in order,
+in the same transaction as the version bump, so a failed upgrade changes nothing. A schema change
+therefore comes as two edits: the table in ``schema.py`` (for new databases) and a step here (for
+existing ones), e.g. ``def _add_profile_size(conn): conn.execute(text("ALTER TABLE ..."))``,
+tested by upgrading a database made at the previous version.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy import Connection, Engine, inspect, select, text, update
+
+from openprofiles.store import schema
+
+#: STEPS[i] upgrades a database from version i + 1 to version i + 2
+STEPS: list[Callable[[Connection], None]] = []
+LATEST = 1 + len(STEPS)
+
+
+def upgrade(engine: Engine) -> int:
+    """Bring the database to the latest version; return the version it was at (0 when new)."""
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            # one server at a time creates or upgrades; the others wait, then find it done
+            conn.execute(text("SELECT pg_advisory_xact_lock(7461703)"))
+        if not inspect(conn).has_table(schema.schema_version.name):
+            schema.metadata.create_all(conn)
+            conn.execute(schema.schema_version.insert().values(version=LATEST))
+            return 0
+        found = conn.execute(select(schema.schema_version.c.version)).scalar_one()
+        if found > LATEST:
+            raise RuntimeError(
+                f"the database is at schema version {found}, newer than this openprofiles "
+                f"({LATEST}); upgrade openprofiles"
+            )
+        for step in STEPS[found - 1 :]:
+            step(conn)
+        if found != LATEST:
+            conn.execute(update(schema.schema_version).values(version=LATEST))
+        return found
