@@ -27,7 +27,6 @@ from typing import Any, TypeVar
 
 from botocore import handlers
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse
-from botocore.hooks import REGISTER_FIRST
 
 from openprofiles.app import App, build_app
 from openprofiles.clock import Clock
@@ -69,7 +68,7 @@ class _Hook:
 
 
 _hook = _Hook()
-handlers.BUILTIN_HANDLERS.append(("before-send", _hook, REGISTER_FIRST))
+handlers.BUILTIN_HANDLERS.append(("before-send", _hook, handlers.REGISTER_FIRST))
 
 
 class mock_profiles:  # noqa: N801 - named like the function users call

@@ -34,7 +34,11 @@ class Store:
             self.engine = self._sqlite_engine()
         else:
             self.engine = create_engine(parsed, pool_size=10, max_overflow=20, pool_pre_ping=True)
-        self.upgraded_from = migrations.upgrade(self.engine)
+        try:
+            self.upgraded_from = migrations.upgrade(self.engine)
+        except BaseException:
+            self.engine.dispose()
+            raise
 
     @property
     def dialect(self) -> str:

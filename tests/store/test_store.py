@@ -1,0 +1,127 @@
+"""The store on SQLite and PostgreSQL: persistence, schema versions and upgrades, transactions."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import create_engine, inspect, select, text
+
+from openprofiles.engine import domains
+from openprofiles.engine.tenancy import Tenant
+from openprofiles.errors import BadRequestException
+from openprofiles.store import migrations, schema
+from openprofiles.store.db import Store
+
+TENANT = Tenant("123456789012", "us-east-1")
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+@pytest.fixture
+def isolated_url(db_url: str) -> Iterator[str]:
+    """A database of its own: the SQLite file is new; on PostgreSQL, a fresh schema."""
+    if not db_url.startswith("postgresql"):
+        yield db_url
+        return
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(db_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {name}"))
+    yield f"{db_url}?options=-csearch_path%3D{name}"
+    with admin.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA {name} CASCADE"))
+    admin.dispose()
+
+
+def test_new_database_is_created_at_the_latest_version(isolated_url):
+    store = Store(isolated_url)
+    assert store.upgraded_from == 0
+    with store.read() as conn:
+        assert conn.execute(select(schema.schema_version.c.version)).scalar_one() == migrations.LATEST
+        assert set(schema.metadata.tables) <= set(inspect(conn).get_table_names())
+    store.close()
+
+
+def test_data_survives_reopening(isolated_url):
+    store = Store(isolated_url)
+    with store.transaction() as conn:
+        domains.create_domain(conn, TENANT, "kept", {"DefaultExpirationDays": 7}, {"k": "v"}, NOW)
+    store.close()
+    reopened = Store(isolated_url)
+    assert reopened.upgraded_from == migrations.LATEST
+    with reopened.read() as conn:
+        assert domains.get_domain(conn, TENANT, "kept")["default_expiration_days"] == 7
+    reopened.close()
+
+
+def test_upgrade_runs_later_steps_and_keeps_data(isolated_url, monkeypatch):
+    store = Store(isolated_url)
+    with store.transaction() as conn:
+        domains.create_domain(conn, TENANT, "old", {"DefaultExpirationDays": 3}, {}, NOW)
+    store.close()
+
+    def add_note(conn):
+        conn.execute(text("ALTER TABLE domains ADD COLUMN note VARCHAR(20)"))
+        conn.execute(text("UPDATE domains SET note = 'migrated'"))
+
+    monkeypatch.setattr(migrations, "STEPS", [*migrations.STEPS, add_note])
+    monkeypatch.setattr(migrations, "LATEST", migrations.LATEST + 1)
+    upgraded = Store(isolated_url)
+    assert upgraded.upgraded_from == migrations.LATEST - 1
+    with upgraded.read() as conn:
+        row = conn.execute(text("SELECT domain_name, note FROM domains")).one()
+        assert tuple(row) == ("old", "migrated")
+        assert conn.execute(select(schema.schema_version.c.version)).scalar_one() == migrations.LATEST
+    upgraded.close()
+
+
+def test_a_failed_upgrade_changes_nothing(isolated_url, monkeypatch):
+    Store(isolated_url).close()
+
+    def broken(conn):
+        conn.execute(text("ALTER TABLE domains ADD COLUMN half VARCHAR(5)"))
+        raise RuntimeError("step failed")
+
+    monkeypatch.setattr(migrations, "STEPS", [*migrations.STEPS, broken])
+    monkeypatch.setattr(migrations, "LATEST", migrations.LATEST + 1)
+    with pytest.raises(RuntimeError, match="step failed"):
+        Store(isolated_url)
+    monkeypatch.undo()
+    store = Store(isolated_url)
+    assert store.upgraded_from == migrations.LATEST
+    with store.read() as conn:
+        assert "half" not in {c["name"] for c in inspect(conn).get_columns("domains")}
+    store.close()
+
+
+def test_a_database_newer_than_the_code_is_refused(isolated_url, monkeypatch):
+    Store(isolated_url).close()
+    monkeypatch.setattr(migrations, "LATEST", migrations.LATEST - 1)
+    with pytest.raises(RuntimeError, match="newer than this openprofiles"):
+        Store(isolated_url)
+
+
+def test_a_failing_call_writes_nothing(isolated_url):
+    store = Store(isolated_url)
+    with pytest.raises(BadRequestException), store.transaction() as conn:
+        domains.create_domain(conn, TENANT, "half", {"DefaultExpirationDays": 1}, {}, NOW)
+        domains.create_domain(conn, TENANT, "half", {"DefaultExpirationDays": 1}, {}, NOW)
+    with store.read() as conn:
+        assert domains.list_domains(conn, TENANT, None, 10)[0] == []
+    store.close()
+
+
+def test_deleting_a_domain_removes_its_tags_and_rows_only(isolated_url):
+    store = Store(isolated_url)
+    with store.transaction() as conn:
+        for name in ("gone", "stays"):
+            domains.create_domain(conn, TENANT, name, {"DefaultExpirationDays": 1}, {"t": name}, NOW)
+        domains.delete_domain(conn, TENANT, "gone")
+    with store.read() as conn:
+        names = [row["domain_name"] for row in domains.list_domains(conn, TENANT, None, 10)[0]]
+        assert names == ["stays"]
+        tags = conn.execute(select(schema.tags.c.resource_arn)).scalars().all()
+        assert tags == [domains.domain_arn(TENANT, "stays")]
+    store.close()
