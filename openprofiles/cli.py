@@ -65,17 +65,33 @@ def _serve(args: argparse.Namespace) -> int:
 def _coverage(markdown: bool) -> int:
     from openprofiles.services.registry import coverage
 
-    rows = coverage()
-    done = sum(implemented for _, _, implemented in rows)
-    if markdown:
-        print("| service | operation | implemented |\n| --- | --- | --- |")
-        for service, name, implemented in rows:
-            print(f"| {service} | {name} | {'yes' if implemented else 'no'} |")
-    else:
-        for service, name, implemented in rows:
-            print(f"{service:18} {name:50} {'implemented' if implemented else '-'}")
-    print(f"\n{done} of {len(rows)} operations implemented")
+    print(coverage_markdown() if markdown else coverage_text())
     return 0
+
+
+def coverage_text() -> str:
+    from openprofiles.services.registry import coverage
+
+    rows = coverage()
+    lines = [f"{s:18} {n:50} {'implemented' if done else '-'}" for s, n, done in rows]
+    lines.append(f"\n{sum(done for *_, done in rows)} of {len(rows)} operations implemented")
+    return "\n".join(lines)
+
+
+def coverage_markdown() -> str:
+    """The README's coverage section: a summary per service, then the table."""
+    from openprofiles.services.registry import coverage
+
+    rows = coverage()
+    lines = []
+    for service in dict.fromkeys(s for s, *_ in rows):
+        mine = [done for s, _, done in rows if s == service]
+        lines.append(f"- `{service}`: {sum(mine)} of {len(mine)} operations implemented")
+    lines += ["", "<details><summary>Every operation</summary>", ""]
+    lines += ["| service | operation | implemented |", "| --- | --- | --- |"]
+    lines += [f"| {s} | {n} | {'yes' if done else 'no'} |" for s, n, done in rows]
+    lines += ["", "</details>"]
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

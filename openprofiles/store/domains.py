@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Row, delete, func, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, delete, func, insert, select, update
 
 from openprofiles.store.schema import DOMAIN_TABLES, domains, profile_objects, profiles
 
@@ -28,12 +28,22 @@ def _decode(row: Row[Any]) -> dict[str, Any]:
     return out
 
 
-def _where(account_id: str, region: str, name: str) -> tuple[Any, ...]:
-    return (domains.c.account_id == account_id, domains.c.region == region, domains.c.domain_name == name)
+# Statements on the request path are built once: building one costs more than running it.
+_GET = select(domains).where(
+    domains.c.account_id == bindparam("account_id"),
+    domains.c.region == bindparam("region"),
+    domains.c.domain_name == bindparam("name"),
+)
+_PROFILE_STATS = select(func.count(), func.coalesce(func.sum(profiles.c.size), 0)).where(
+    profiles.c.domain_id == bindparam("domain_id")
+)
+_OBJECT_STATS = select(func.count(), func.coalesce(func.sum(profile_objects.c.size), 0)).where(
+    profile_objects.c.domain_id == bindparam("domain_id")
+)
 
 
 def get(conn: Connection, account_id: str, region: str, name: str) -> dict[str, Any] | None:
-    row = conn.execute(select(domains).where(*_where(account_id, region, name))).first()
+    row = conn.execute(_GET, {"account_id": account_id, "region": region, "name": name}).first()
     return None if row is None else _decode(row)
 
 
@@ -66,16 +76,9 @@ def list_page(
 
 def stats(conn: Connection, domain_id: int) -> dict[str, int]:
     """Counts and sizes of the domain's profiles and objects, read from the store."""
-    profile_count, profile_size = conn.execute(
-        select(func.count(), func.coalesce(func.sum(profiles.c.size), 0)).where(
-            profiles.c.domain_id == domain_id
-        )
-    ).one()
-    object_count, object_size = conn.execute(
-        select(func.count(), func.coalesce(func.sum(profile_objects.c.size), 0)).where(
-            profile_objects.c.domain_id == domain_id
-        )
-    ).one()
+    key = {"domain_id": domain_id}
+    profile_count, profile_size = conn.execute(_PROFILE_STATS, key).one()
+    object_count, object_size = conn.execute(_OBJECT_STATS, key).one()
     return {
         "profile_count": int(profile_count),
         "object_count": int(object_count),

@@ -1,6 +1,6 @@
 // Domains through the AWS SDK for JavaScript v3, against a live openprofiles server.
 //
-// Run by tests/api/test_js_sdk.py:
+// Needs Node.js >= 20 (the SDK's own minimum). Run by tests/api/test_js_sdk.py:
 //   OPENPROFILES_ENDPOINT=http://127.0.0.1:PORT OPENPROFILES_ACCOUNT=123456789012 \
 //   OPENPROFILES_DOMAIN=js-sdk-abc node tests/js/domains.mjs
 //

@@ -1,0 +1,92 @@
+"""Helpers shared by the benchmark scripts (not a benchmark itself).
+
+Only loopback addresses are used. The server helpers mirror tests/conftest.py.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Sequence
+from pathlib import Path
+
+HOST = "127.0.0.1"
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+HEALTH_PATH = "/_openprofiles/health"
+#: what openprofiles reads from a SigV4 request (it does not verify the signature)
+AUTHORIZATION = (
+    f"AWS4-HMAC-SHA256 Credential={ACCOUNT}/20260101/{REGION}/profile/aws4_request, "
+    "SignedHeaders=host, Signature=0"
+)
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return int(sock.getsockname()[1])
+
+
+def serve_command(port: int, db: str) -> list[str]:
+    return [sys.executable, "-m", "openprofiles.cli", "serve", "--host", HOST, "--port", str(port),
+            "--db", db]
+
+
+def spawn(command: Sequence[str], env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        list(command), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=REPO,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def wait_http_ok(url: str, process: subprocess.Popen[bytes], timeout: float = 20,
+                 interval: float = 0.005) -> float:
+    """Poll url until it answers 200; returns the monotonic time of that answer."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{url}: server exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=1) as response:
+                if response.status == 200:
+                    response.read()
+                    return time.monotonic()
+        except OSError:
+            pass
+        time.sleep(interval)
+    raise RuntimeError(f"{url} did not answer 200 within {timeout}s")
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(5)
+
+
+def boto_client(service: str, endpoint_url: str | None = None):  # noqa: ANN201
+    import boto3
+    from botocore.config import Config
+
+    return boto3.session.Session().client(
+        service,
+        region_name=REGION,
+        endpoint_url=endpoint_url,
+        aws_access_key_id=ACCOUNT,
+        aws_secret_access_key="secret",
+        config=Config(retries={"max_attempts": 1}, connect_timeout=5, read_timeout=60),
+    )
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "FAIL"
