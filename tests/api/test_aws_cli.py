@@ -141,7 +141,9 @@ def test_domain_lifecycle_and_tags(cli, name):
         "env": "test",
     }
 
-    untagged = cli("customer-profiles", "untag-resource", "--resource-arn", arn, "--tag-keys", "env")
+    untagged = cli(
+        "customer-profiles", "untag-resource", "--resource-arn", arn, "--tag-keys", "env"
+    )
     assert untagged is None
     tags = cli("customer-profiles", "list-tags-for-resource", "--resource-arn", arn)
     assert tags == {"tags": {"team": "crm"}}

@@ -49,7 +49,8 @@ def _node_and_npm() -> tuple[str, str]:
     if node is None or npm is None:
         missing = " and ".join(n for n, path in (("node", node), ("npm", npm)) if path is None)
         _unavailable(
-            f"{missing} not found on PATH: the JavaScript SDK test needs Node.js >= {MIN_NODE_MAJOR}"
+            f"{missing} not found on PATH: "
+            f"the JavaScript SDK test needs Node.js >= {MIN_NODE_MAJOR}"
         )
     version = subprocess.run(
         [node, "--version"], capture_output=True, text=True, timeout=30, check=False
@@ -57,7 +58,8 @@ def _node_and_npm() -> tuple[str, str]:
     match = re.match(r"v(\d+)\.", version)
     if match is None or int(match.group(1)) < MIN_NODE_MAJOR:
         _unavailable(
-            f"node {version or '(unknown version)'} is too old: {SDK_PACKAGE} needs >= {MIN_NODE_MAJOR}"
+            f"node {version or '(unknown version)'} is too old: "
+            f"{SDK_PACKAGE} needs >= {MIN_NODE_MAJOR}"
         )
     return node, npm
 
