@@ -39,6 +39,8 @@ class Settings:
     #: access key -> account id; a 12-digit access key is taken as the account id itself.
     accounts: dict[str, str] = field(default_factory=dict)
     log_level: str = "info"
+    #: the region phone numbers without a country code are read in (ISO 3166 code)
+    phone_region: str = "US"
 
     def db_url(self) -> str:
         if self.db == "memory":

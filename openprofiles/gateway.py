@@ -12,6 +12,7 @@ import logging
 import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+from urllib.parse import unquote
 
 from botocore.model import OperationModel, ServiceModel
 
@@ -126,7 +127,7 @@ class Gateway:
 
 def _guess_services(raw_path: str) -> list[str]:
     """For an unsigned request: the service an ARN in the path names, else both in turn."""
-    if ":connect:" in raw_path or "%3Aconnect%3A" in raw_path:
+    if ":connect:" in unquote(raw_path):  # %3A or %3a: percent-encoding is case-insensitive
         return ["connect", "customer-profiles"]
     return ["customer-profiles", "connect"]
 

@@ -81,21 +81,27 @@ def stop_server(process: subprocess.Popen[bytes]) -> None:
 
 
 @pytest.fixture(scope="session")
-def postgresql_url() -> str:
-    """The PostgreSQL URL, after checking that the server answers."""
+def postgresql_url() -> Iterator[str]:
+    """A fresh database on the PostgreSQL server of OPENPROFILES_TEST_POSTGRESQL, dropped at the
+    end of the session, so every run starts from an empty schema."""
     from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
 
+    server = make_url(PG_URL).set(drivername="postgresql+psycopg")
+    name = f"openprofiles_test_{uuid.uuid4().hex[:12]}"
     try:
-        engine = create_engine(PG_URL.replace("postgresql://", "postgresql+psycopg://", 1))
-        with engine.connect() as conn:
-            conn.execute(text("select 1"))
-        engine.dispose()
+        admin = create_engine(server, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f"CREATE DATABASE {name}"))
     except Exception as exc:  # noqa: BLE001 - any failure to connect means the same
-        message = f"PostgreSQL at {PG_URL} is not reachable: {exc.__class__.__name__}"
+        message = f"PostgreSQL at {PG_URL} is not reachable: {exc.__class__.__name__}: {exc}"
         if os.environ.get("CI") == "true":
             pytest.fail(message + " (CI=true requires it)")
         pytest.skip(message)
-    return PG_URL
+    yield server.set(database=name, drivername="postgresql").render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    admin.dispose()
 
 
 @pytest.fixture(scope="session")

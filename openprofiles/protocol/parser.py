@@ -2,9 +2,10 @@
 
 Each member is read from its model location (uri, querystring, header, or the JSON body) under its
 wire name (the pinned models use no map-valued query or header members; a test keeps it so),
-and converted to its type: integers and booleans from strings, timestamps (epoch seconds
-or ISO 8601) to aware datetimes, blobs from base64. A value that cannot be converted is left as it
-came, so that the validator reports it with the member's path.
+and converted to its type: integers and booleans from strings, timestamps (epoch seconds,
+ISO 8601, or the RFC 7231 date that botocore sends in headers) to aware datetimes, blobs from
+base64. A value that cannot be converted is left as it came, so that the validator reports it with
+the member's path.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import orjson
@@ -112,7 +114,7 @@ def _from_json(shape: Shape, value: Any) -> Any:
 
 
 def parse_timestamp(value: Any) -> Any:
-    """Epoch seconds or ISO 8601 to an aware UTC datetime; anything else is returned unchanged."""
+    """Epoch seconds, ISO 8601 or an RFC 7231 date to an aware datetime; else value unchanged."""
     if isinstance(value, bool):
         return value
     if isinstance(value, int | float):
@@ -128,6 +130,9 @@ def parse_timestamp(value: Any) -> Any:
         try:
             parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
-            return value
+            try:  # "Fri, 02 Jan 2026 03:04:05 GMT": botocore's format for header timestamps
+                parsed = parsedate_to_datetime(value)
+            except (TypeError, ValueError, IndexError):
+                return value
         return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
     return value

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Table,
     Text,
@@ -51,17 +52,57 @@ domains = Table(
     UniqueConstraint("account_id", "region", "domain_name", name="uq_domains_name"),
 )
 
+object_types = Table(
+    "object_types",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("domain_id", Integer, ForeignKey("domains.id"), nullable=False),
+    Column("name", String(255), nullable=False),
+    #: the PutProfileObjectType members that define it (Description, Fields, Keys, ...)
+    Column("definition", Text, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    UniqueConstraint("domain_id", "name", name="uq_object_types_name"),
+)
+
+#: the content types of each key name of a domain: key names are domain-global, and a search
+#: value is normalized as the key's values were
+search_keys = Table(
+    "search_keys",
+    metadata,
+    Column("domain_id", Integer, ForeignKey("domains.id"), primary_key=True),
+    Column("key_name", String(64), primary_key=True),
+    Column("content_types", String(255), nullable=False),
+)
+
 profiles = Table(
     "profiles",
     metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),
     Column("domain_id", Integer, ForeignKey("domains.id"), nullable=False),
     Column("profile_id", String(32), nullable=False),
+    #: the standard profile's fields, as the API's Profile shape (without ProfileId)
     Column("document", Text, nullable=False),
+    #: which writer set each field: field path -> rank (see engine.profiles)
+    Column("provenance", Text, nullable=False),
     Column("size", Integer, nullable=False),
     Column("created_at", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
     UniqueConstraint("domain_id", "profile_id", name="uq_profiles_id"),
+)
+
+#: the index behind SearchProfiles and ingestion's profile lookup: (key name, value) -> profile
+profile_keys = Table(
+    "profile_keys",
+    metadata,
+    Column("domain_id", Integer, nullable=False),
+    Column("key_name", String(64), nullable=False),
+    Column("key_value", String(1024), nullable=False),
+    Column("profile_pk", BigInteger, ForeignKey("profiles.id"), nullable=False),
+    #: 1 for keys derived from the profile's own fields (_email, _phone, ...), rebuilt on write
+    Column("derived", Integer, nullable=False),
+    PrimaryKeyConstraint("domain_id", "key_name", "key_value", "profile_pk", "derived"),
+    Index("ix_profile_keys_profile", "profile_pk"),
 )
 
 profile_objects = Table(
@@ -71,12 +112,42 @@ profile_objects = Table(
     Column("domain_id", Integer, ForeignKey("domains.id"), nullable=False),
     Column("profile_pk", BigInteger, ForeignKey("profiles.id"), nullable=False),
     Column("object_type_name", String(255), nullable=False),
+    #: the value of the object type's UNIQUE key (ProfileObjectUniqueKey)
+    Column("unique_key", String(1024), nullable=False),
     Column("document", Text, nullable=False),
     Column("size", Integer, nullable=False),
+    Column("source_updated_at", Float),
     Column("created_at", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
     Column("expires_at", Float),
-    Index("ix_profile_objects_profile", "domain_id", "profile_pk", "object_type_name"),
+    UniqueConstraint("domain_id", "object_type_name", "unique_key", name="uq_profile_objects_key"),
+    Index("ix_profile_objects_profile", "profile_pk", "object_type_name", "id"),
+    Index("ix_profile_objects_expiry", "expires_at"),
+)
+
+#: the key values of each object, behind ListProfileObjects' ObjectFilter
+object_keys = Table(
+    "object_keys",
+    metadata,
+    Column("domain_id", Integer, nullable=False),
+    Column("object_pk", BigInteger, ForeignKey("profile_objects.id"), nullable=False),
+    Column("key_name", String(64), nullable=False),
+    Column("key_value", String(1024), nullable=False),
+    PrimaryKeyConstraint("object_pk", "key_name", "key_value"),
+)
+
+#: objects that found no profile in a type that may not create one, kept for the domain's
+#: dead-letter queue
+dead_letters = Table(
+    "dead_letters",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("domain_id", Integer, ForeignKey("domains.id"), nullable=False),
+    Column("object_type_name", String(255), nullable=False),
+    Column("document", Text, nullable=False),
+    Column("reason", String(1000), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("delivered_at", Float),
 )
 
 tags = Table(
@@ -89,5 +160,8 @@ tags = Table(
     Column("tag_value", String(256), nullable=False),
 )
 
-#: tables whose rows belong to a domain, children first: deleting a domain empties them in order
-DOMAIN_TABLES = (profile_objects, profiles)
+#: tables whose rows belong to a domain (by a domain_id column), children first: deleting a
+#: domain empties them in this order
+DOMAIN_TABLES = (
+    object_keys, profile_objects, profile_keys, profiles, search_keys, object_types, dead_letters
+)

@@ -53,10 +53,13 @@ _SERIALIZER = create_serializer("rest-json", include_validation=False)
 
 
 def to_http_request(
-    operation: OperationModel, params: dict[str, Any], service: str | None = None
+    operation: OperationModel,
+    params: dict[str, Any],
+    service: str | None = None,
+    serializer: Any = None,
 ) -> HttpRequest:
     """The request botocore would send for ``params``, signed (in appearance) for ``service``."""
-    serialized = _SERIALIZER.serialize_to_request(params, operation)
+    serialized = (serializer or _SERIALIZER).serialize_to_request(params, operation)
     prepare_request_dict(serialized, ENDPOINT)
     prepared = create_request_object(serialized).prepare()
     rest = prepared.url.partition("://")[2]
@@ -86,14 +89,17 @@ def minimal_input(service: str, operation: OperationModel) -> dict[str, Any]:
 
 
 class Sampler:
-    """Smallest valid values of shapes: required members only, one item per list or map."""
+    """Valid values of shapes: one item per list or map, and required members only, or also the
+    optional members of structures nested less than ``full_depth`` deep (those that can be valid).
+    """
 
-    def __init__(self, json_strings: frozenset[str] = frozenset()) -> None:
+    def __init__(self, json_strings: frozenset[str] = frozenset(), full_depth: int = 0) -> None:
         self.json_strings = json_strings
+        self.full_depth = full_depth
 
     def value(self, shape: Shape, depth: int = 0) -> Any:
-        if depth > 20:
-            raise RecursionError(f"{shape.name} requires itself")
+        if depth > 30:
+            raise RecursionError(f"{shape.name} nests too deep")
         kind = shape.type_name
         if kind == "structure":
             return self.structure(shape, depth)
@@ -109,7 +115,7 @@ class Sampler:
         if kind in ("integer", "long"):
             return number(shape)
         if kind in ("float", "double"):
-            return float(number(shape))
+            return fraction(shape)
         if kind == "boolean":
             return True
         if kind == "timestamp":
@@ -124,7 +130,16 @@ class Sampler:
             # the member whose sample is smallest, so unions stay cheap
             name = min(members, key=lambda n: (_weight(members[n]), n))
             return {name: self.value(members[name], depth + 1)}
-        return {name: self.value(members[name], depth + 1) for name in shape.required_members}
+        out = {name: self.value(members[name], depth + 1) for name in shape.required_members}
+        if depth < self.full_depth:
+            for name, member in members.items():
+                if name in out:
+                    continue
+                try:
+                    out[name] = self.value(member, depth + 1)
+                except (ValueError, RecursionError):  # no valid value, or only a recursive one
+                    continue
+        return out
 
     def string(self, shape: Shape) -> str:
         if shape.enum:
@@ -150,7 +165,7 @@ def _weight(shape: Shape, depth: int = 0) -> int:
     if depth > 5:
         return 100
     if kind == "structure":
-        return 1 + sum(_weight(m, depth + 1) for m in shape.required_members_shapes())
+        return 1 + sum(_weight(shape.members[n], depth + 1) for n in shape.required_members)
     if kind in ("list", "map"):
         return 2 + _weight(shape.member if kind == "list" else shape.value, depth + 1)
     return 1
@@ -165,22 +180,23 @@ def number(shape: Shape) -> int:
     return 1
 
 
+def fraction(shape: Shape) -> float:
+    low, high = shape.metadata.get("min"), shape.metadata.get("max")
+    value = 1.5
+    if low is not None and value < low:
+        value = float(low)
+    if high is not None and value > high:
+        value = float(high)
+    return value
+
+
 def distinct_strings(shape: Shape, count: int) -> list[str]:
     if shape.enum:
         return [str(v) for v in shape.enum[:count]]
-    first = sample_string(shape.metadata.get("pattern"), _min_len(shape), shape.metadata.get("max"))
-    found = [first]
-    for variant in range(64):
-        if len(found) >= count:
-            break
-        candidate = sample_string(
-            shape.metadata.get("pattern"), _min_len(shape), shape.metadata.get("max"), avoid=found
-        )
-        if candidate not in found:
-            found.append(candidate)
-        del variant
-    if len(found) < count:
-        raise ValueError(f"cannot make {count} distinct keys of {shape.name}")
+    found: list[str] = []
+    while len(found) < count:
+        pattern, high = shape.metadata.get("pattern"), shape.metadata.get("max")
+        found.append(sample_string(pattern, _min_len(shape), high, avoid=found))
     return found
 
 

@@ -1,0 +1,281 @@
+"""PutProfileObject: an object finds (or creates) its profile, and feeds it (REFERENCE 1.4).
+
+1. Every field's Source is evaluated on the object; every key's value is its fields' normalized
+   values joined (a key with an empty field is absent). The UNIQUE key identifies the object: an
+   object without it, or without any PROFILE key value, is refused.
+2. The profile is looked up by the PROFILE keys that are not SECONDARY, in their order, then by
+   the SECONDARY ones: a value held by exactly one profile decides; a value held by several is
+   ambiguous and skipped. An object seen before stays on its profile unless a key now decides.
+3. No profile: the type creates an *inferred* one when AllowProfileCreation is true; otherwise the
+   object goes to the domain's dead letters and nothing else is written.
+4. The object is stored (replacing the one with the same UNIQUE value; when the type has
+   SourceLastUpdatedTimestampFormat, an object older than the stored one changes nothing), Target
+   writes go to the standard objects by rank (see engine.profiles), and the keys are indexed:
+   never LOOKUP_ONLY ones, NEW_ONLY ones only on a profile this object created.
+
+Concurrent writers of objects that share key values are serialized on those values (PostgreSQL
+advisory locks; SQLite serializes writers anyway), so one key value never yields two profiles.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection
+
+from openprofiles.engine import profiles as profile_engine
+from openprofiles.engine.keys import PROFILE_ID_KEY
+from openprofiles.engine.normalize import join_key, normalize
+from openprofiles.engine.object_types import MAX_OBJECTS_PER_PROFILE, Key, ObjectType
+from openprofiles.engine.templates import standard_objects
+from openprofiles.engine.timestamps import parse_source_timestamp
+from openprofiles.errors import BadRequestException
+from openprofiles.store import locks
+from openprofiles.store import objects as object_store
+from openprofiles.store import profiles as profile_store
+
+_ENUMS = {
+    "Gender": {"MALE", "FEMALE", "UNSPECIFIED"},
+    "PartyType": {"INDIVIDUAL", "BUSINESS", "OTHER"},
+    "ProfileType": {"PROFILE", "ACCOUNT_PROFILE"},
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    unique_key: str
+    profile_id: str | None  # None: the object went to the dead letters
+    created_profile: bool
+
+
+def put_profile_object(
+    conn: Connection,
+    domain: dict[str, Any],
+    object_type: ObjectType,
+    text: str,
+    now: datetime,
+    default_region: str = "US",
+) -> Outcome:
+    record = orjson.loads(text)
+    if not isinstance(record, dict):
+        raise BadRequestException("Object must be a JSON object")
+    values = {name: field.source.evaluate(record) for name, field in object_type.fields.items()}
+    key_values = _key_values(object_type, values, default_region)
+    unique = key_values.get(object_type.unique_key)
+    if unique is None:
+        raise BadRequestException(
+            f"Object has no value for the UNIQUE key {object_type.unique_key.name} of {object_type.name}"
+        )
+    profile_keys = [k for k in object_type.keys if k.is_profile]
+    if not any(key_values.get(k) for k in profile_keys):
+        raise BadRequestException(f"Object has no value for any PROFILE key of {object_type.name}")
+
+    locks.lock_values(conn, domain["id"], [(object_type.name, unique)] + [(k.name, v) for k, v in key_values.items() if k.is_profile])
+    existing = object_store.get(conn, domain["id"], object_type.name, unique)
+    stamp = _source_timestamp(object_type, values)
+    if existing is not None and stamp is not None and existing.source_updated_at is not None and stamp < existing.source_updated_at:
+        return Outcome(unique, None, False)  # older than what we hold: nothing changes
+
+    profile_pk = _find_profile(conn, domain["id"], profile_keys, key_values)
+    if profile_pk is None and existing is not None:
+        profile_pk = existing.profile_pk
+    created = False
+    if profile_pk is None:
+        if not object_type.allow_profile_creation:
+            object_store.add_dead_letter(
+                conn, domain["id"], object_type.name, text,
+                "No profile matches the object's PROFILE keys, and its object type may not create one",
+                now.timestamp(),
+            )
+            return Outcome(unique, None, False)
+        profile_pk = _create_inferred(conn, domain, object_type, values, now)
+        created = True
+
+    row = next(iter(profile_store.get_by_pks(conn, [profile_pk]).values()))
+    changed = _apply_profile_targets(object_type, values, row)
+    _apply_standard_targets(conn, domain, object_type, values, key_values, profile_pk, now)
+    object_pk = _store_object(conn, domain, object_type, text, unique, stamp, existing, profile_pk, now)
+    object_store.replace_keys(conn, domain["id"], object_pk, [(k.name, v) for k, v in key_values.items()])
+    kept = [
+        (k.name, v)
+        for k, v in key_values.items()
+        if "LOOKUP_ONLY" not in k.identifiers and (created or "NEW_ONLY" not in k.identifiers)
+    ]
+    profile_store.add_keys(conn, domain["id"], profile_pk, kept)
+    _evict(conn, object_type, profile_pk)
+    if changed or created:
+        profile_engine.save(conn, domain, row, now)
+    else:
+        profile_store.touch(conn, profile_pk, now.timestamp())
+    return Outcome(unique, row["profile_id"], created)
+
+
+def _key_values(object_type: ObjectType, values: dict[str, str | None], region: str) -> dict[Key, str]:
+    found: dict[Key, str] = {}
+    for key in object_type.keys:
+        parts = [
+            normalize(values[name], object_type.fields[name].content_type, default_region=region)
+            if values[name] is not None
+            else None
+            for name in key.field_names
+        ]
+        value = join_key(parts)
+        if value is not None:
+            found[key] = value
+    return found
+
+
+def _find_profile(
+    conn: Connection, domain_id: int, profile_keys: list[Key], key_values: dict[Key, str]
+) -> int | None:
+    for secondary in (False, True):
+        for key in profile_keys:
+            value = key_values.get(key)
+            if value is None or ("SECONDARY" in key.identifiers) != secondary:
+                continue
+            if key.name == PROFILE_ID_KEY:
+                row = profile_store.get(conn, domain_id, value)
+                matches = [row["id"]] if row else []
+            else:
+                matches = profile_store.find(conn, domain_id, key.name, value)
+            if len(matches) == 1:
+                return matches[0]
+    return None
+
+
+def _create_inferred(
+    conn: Connection, domain: dict[str, Any], object_type: ObjectType, values: dict[str, str | None], now: datetime
+) -> int:
+    """A profile made by ingestion; at creation only, the first EMAIL_ADDRESS and PHONE_NUMBER
+    fields fill EmailAddress and PhoneNumber even without a Target."""
+    document: dict[str, Any] = {}
+    for content_type, target in (("EMAIL_ADDRESS", "EmailAddress"), ("PHONE_NUMBER", "PhoneNumber")):
+        first = next(
+            (values[f.name] for f in object_type.fields.values() if f.content_type == content_type and values[f.name]),
+            None,
+        )
+        if first:
+            document[target] = first
+    rank = object_type.definition.get("SourcePriority", profile_engine.UNRANKED)
+    provenance = dict.fromkeys(document, rank)
+    profile_id = profile_engine.new_profile_id()
+    return profile_store.insert_profile(conn, domain["id"], profile_id, document, provenance, now.timestamp())
+
+
+def _apply_profile_targets(object_type: ObjectType, values: dict[str, str | None], row: dict[str, Any]) -> bool:
+    rank = object_type.definition.get("SourcePriority", profile_engine.UNRANKED)
+    document, provenance = row["document"], row["provenance"]
+    changed = False
+    for name, field in object_type.fields.items():
+        value = values[name]
+        if value is None or field.target is None or not field.target.startswith("_profile."):
+            continue
+        path = field.target[len("_profile.") :]
+        if path == "SourceLastUpdatedTimestamp" or (path in _ENUMS and value not in _ENUMS[path]):
+            continue
+        if rank <= provenance.get(path, profile_engine.UNRANKED + 1):
+            if profile_engine.leaf_paths(document).get(path) != value:
+                profile_engine.set_path(document, path, value)
+                changed = True
+            provenance[path] = rank
+    return changed
+
+
+def _apply_standard_targets(
+    conn: Connection,
+    domain: dict[str, Any],
+    object_type: ObjectType,
+    values: dict[str, str | None],
+    key_values: dict[Key, str],
+    profile_pk: int,
+    now: datetime,
+) -> None:
+    """Writes to _asset, _case, _order, ...: the record named by the key that carries the
+    object's identifier is updated, or created with a new system id."""
+    catalogue = standard_objects()
+    writes: dict[str, dict[str, str]] = {}
+    for name, field in object_type.fields.items():
+        if field.target and not field.target.startswith("_profile.") and values[name] is not None:
+            root, _, path = field.target.partition(".")
+            writes.setdefault(root, {})[path] = values[name]  # type: ignore[assignment]
+    for root, fields in writes.items():
+        standard = catalogue[root]
+        identifier = standard["identifier"]
+        carrying = [(k, v) for k, v in key_values.items() if identifier in k.identifiers]
+        record = None
+        for key, value in carrying:
+            found = object_store.find_by_key(conn, domain["id"], root, key.name, value)
+            if len(found) > 1:
+                raise BadRequestException(f"Key {key.name} matches several {root} records: ambiguous")
+            if found:
+                record = found[0]
+                break
+        document = orjson.loads(record.document) if record else {}
+        system_id = record.unique_key if record else profile_engine.new_profile_id()
+        document[standard["id"]] = system_id
+        for path, value in fields.items():
+            profile_engine.set_path(document, path, value)
+        text = orjson.dumps(document).decode()
+        stamp = now.timestamp()
+        if record is None:
+            pk = object_store.insert_object(conn, {
+                "domain_id": domain["id"], "profile_pk": profile_pk, "object_type_name": root,
+                "unique_key": system_id, "document": text, "size": len(text),
+                "created_at": stamp, "updated_at": stamp,
+            })
+        else:
+            pk = record.id
+            object_store.update_object(conn, pk, {"profile_pk": profile_pk, "document": text, "size": len(text), "updated_at": stamp})
+        id_key = "_" + standard["id"][0].lower() + standard["id"][1:]
+        object_store.replace_keys(conn, domain["id"], pk, [(k.name, v) for k, v in carrying] + [(id_key, system_id)])
+
+
+def _store_object(
+    conn: Connection,
+    domain: dict[str, Any],
+    object_type: ObjectType,
+    text: str,
+    unique: str,
+    stamp: float | None,
+    existing: Any,
+    profile_pk: int,
+    now: datetime,
+) -> int:
+    days = object_type.definition.get("ExpirationDays", domain["default_expiration_days"])
+    values = {
+        "profile_pk": profile_pk,
+        "document": text,
+        "size": len(text.encode()),
+        "source_updated_at": stamp,
+        "updated_at": now.timestamp(),
+        "expires_at": (now + timedelta(days=days)).timestamp(),
+    }
+    if existing is not None:
+        object_store.update_object(conn, existing.id, values)
+        return int(existing.id)
+    return object_store.insert_object(conn, {
+        **values, "domain_id": domain["id"], "object_type_name": object_type.name,
+        "unique_key": unique, "created_at": now.timestamp(),
+    })
+
+
+def _source_timestamp(object_type: ObjectType, values: dict[str, str | None]) -> float | None:
+    pattern = object_type.definition.get("SourceLastUpdatedTimestampFormat")
+    if not pattern:
+        return None
+    for name, field in object_type.fields.items():
+        if field.target == "_profile.SourceLastUpdatedTimestamp" and values[name]:
+            return parse_source_timestamp(values[name], pattern)
+    return None
+
+
+def _evict(conn: Connection, object_type: ObjectType, profile_pk: int) -> None:
+    """MaxProfileObjectCount per type, and the profile-wide quota: the oldest objects go."""
+    cap = object_type.definition.get("MaxProfileObjectCount")
+    if cap:
+        object_store.delete_objects(conn, object_store.oldest_beyond(conn, profile_pk, object_type.name, cap))
+    object_store.delete_objects(conn, object_store.oldest_beyond(conn, profile_pk, None, MAX_OBJECTS_PER_PROFILE))
+

@@ -1,0 +1,117 @@
+"""Queries over profile objects, their key values, and dead letters."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import Connection, Row, bindparam, delete, func, insert, or_, select, update
+
+from openprofiles.store.schema import dead_letters, object_keys, profile_objects
+
+_BY_KEY = select(profile_objects).where(
+    profile_objects.c.domain_id == bindparam("domain_id"),
+    profile_objects.c.object_type_name == bindparam("type_name"),
+    profile_objects.c.unique_key == bindparam("unique_key"),
+)
+
+
+def get(conn: Connection, domain_id: int, type_name: str, unique_key: str) -> Row[Any] | None:
+    params = {"domain_id": domain_id, "type_name": type_name, "unique_key": unique_key}
+    return conn.execute(_BY_KEY, params).first()
+
+
+def insert_object(conn: Connection, values: dict[str, Any]) -> int:
+    return int(conn.execute(insert(profile_objects).values(**values)).inserted_primary_key[0])
+
+
+def update_object(conn: Connection, pk: int, values: dict[str, Any]) -> None:
+    conn.execute(update(profile_objects).where(profile_objects.c.id == pk).values(**values))
+
+
+def replace_keys(conn: Connection, domain_id: int, object_pk: int, pairs: Iterable[tuple[str, str]]) -> None:
+    conn.execute(delete(object_keys).where(object_keys.c.object_pk == object_pk))
+    rows = [
+        {"domain_id": domain_id, "object_pk": object_pk, "key_name": n, "key_value": v}
+        for n, v in sorted(set(pairs))
+    ]
+    if rows:
+        conn.execute(insert(object_keys), rows)
+
+
+def find_by_key(
+    conn: Connection, domain_id: int, type_name: str, key_name: str, value: str
+) -> list[Row[Any]]:
+    """Objects of a type that hold a key value (how standard objects are looked up)."""
+    query = (
+        select(profile_objects)
+        .join(object_keys, object_keys.c.object_pk == profile_objects.c.id)
+        .where(
+            object_keys.c.domain_id == domain_id,
+            object_keys.c.key_name == key_name,
+            object_keys.c.key_value == value,
+            profile_objects.c.object_type_name == type_name,
+        )
+    )
+    return list(conn.execute(query))
+
+
+def list_page(
+    conn: Connection,
+    profile_pk: int,
+    type_name: str,
+    key_filter: tuple[str, list[str]] | None,
+    now: float,
+    after: int | None,
+    limit: int,
+) -> list[Row[Any]]:
+    """A profile's unexpired objects of a type, oldest first, optionally by key values."""
+    query = select(profile_objects).where(
+        profile_objects.c.profile_pk == profile_pk,
+        profile_objects.c.object_type_name == type_name,
+        or_(profile_objects.c.expires_at.is_(None), profile_objects.c.expires_at > now),
+    )
+    if key_filter is not None:
+        name, values = key_filter
+        query = query.where(
+            profile_objects.c.id.in_(
+                select(object_keys.c.object_pk).where(
+                    object_keys.c.key_name == name, object_keys.c.key_value.in_(values)
+                )
+            )
+        )
+    if after is not None:
+        query = query.where(profile_objects.c.id > after)
+    return list(conn.execute(query.order_by(profile_objects.c.id).limit(limit)))
+
+
+def delete_objects(conn: Connection, pks: list[int]) -> None:
+    if pks:
+        conn.execute(delete(object_keys).where(object_keys.c.object_pk.in_(pks)))
+        conn.execute(delete(profile_objects).where(profile_objects.c.id.in_(pks)))
+
+
+def oldest_beyond(conn: Connection, profile_pk: int, type_name: str | None, keep: int) -> list[int]:
+    """Ids of the profile's objects (of a type, or all) past the ``keep`` most recent."""
+    query = select(profile_objects.c.id).where(profile_objects.c.profile_pk == profile_pk)
+    if type_name is not None:
+        query = query.where(profile_objects.c.object_type_name == type_name)
+    count = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    if count <= keep:
+        return []
+    oldest = query.order_by(profile_objects.c.updated_at, profile_objects.c.id).limit(count - keep)
+    return list(conn.execute(oldest).scalars())
+
+
+def move_objects(conn: Connection, from_pk: int, to_pk: int) -> None:
+    conn.execute(update(profile_objects).where(profile_objects.c.profile_pk == from_pk).values(profile_pk=to_pk))
+
+
+def add_dead_letter(
+    conn: Connection, domain_id: int, type_name: str, document: str, reason: str, now: float
+) -> None:
+    conn.execute(
+        insert(dead_letters).values(
+            domain_id=domain_id, object_type_name=type_name, document=document, reason=reason, created_at=now
+        )
+    )
