@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 
 from openprofiles.clock import Clock
 from openprofiles.config import Settings
+from openprofiles.engine.expiry import sweep_expired
+from openprofiles.jobs.periodic import Periodic
 from openprofiles.store.db import Store
 
 
@@ -23,8 +25,15 @@ class App:
         from openprofiles.gateway import Gateway  # the gateway imports services, which import us
 
         self.gateway = Gateway(self)
+        self.maintenance = Periodic({"expired objects": self.sweep_expired})
+
+    def sweep_expired(self) -> int:
+        """Delete one batch of expired objects (see engine.expiry)."""
+        with self.store.transaction() as conn:
+            return sweep_expired(conn, self.clock.now())
 
     def close(self) -> None:
+        self.maintenance.stop()
         self.store.close()
 
 

@@ -62,6 +62,7 @@ def _serve(args: argparse.Namespace) -> int:
     # that was there before it: make that one a no-op, so a clean shutdown exits with status 0
     for stop in (signal.SIGINT, signal.SIGTERM):
         signal.signal(stop, lambda *_: None)
+    app.maintenance.start()
     uvicorn.Server(config).run()
     app.close()
     print("openprofiles stopped", flush=True)

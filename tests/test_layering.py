@@ -29,7 +29,11 @@ BELOW_THE_PROTOCOL = (
 )
 PROTOCOL_FORBIDDEN = ("openprofiles.services", "openprofiles.engine", "openprofiles.store")
 
-RULES = [("engine", BELOW_THE_PROTOCOL), ("store", BELOW_THE_PROTOCOL), ("protocol", PROTOCOL_FORBIDDEN)]
+RULES = [
+    ("engine", BELOW_THE_PROTOCOL),
+    ("store", BELOW_THE_PROTOCOL),
+    ("protocol", PROTOCOL_FORBIDDEN),
+]
 
 
 def module_name(path: Path) -> str:
@@ -89,8 +93,11 @@ def test_layer_imports(layer: str, forbidden: tuple[str, ...]) -> None:
     [
         ("import botocore.model", "openprofiles.engine.x", ["botocore.model"]),
         ("from openprofiles import gateway", "openprofiles.store.x", ["openprofiles.gateway"]),
-        ("from ..protocol import parser", "openprofiles.engine.x", ["openprofiles.protocol",
-                                                                    "openprofiles.protocol.parser"]),
+        (
+            "from ..protocol import parser",
+            "openprofiles.engine.x",
+            ["openprofiles.protocol", "openprofiles.protocol.parser"],
+        ),
         ("from .. import services", "openprofiles.engine.x", ["openprofiles.services"]),
         ("def f():\n    import starlette\n", "openprofiles.store.x", ["starlette"]),
         ("if TYPE_CHECKING:\n    from uvicorn import Config\n", "openprofiles.store.x",

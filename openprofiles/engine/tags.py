@@ -15,6 +15,7 @@ from sqlalchemy import Connection
 from openprofiles.engine.tenancy import Tenant
 from openprofiles.errors import ResourceNotFoundException, ServiceError
 from openprofiles.store import domains as domain_store
+from openprofiles.store import object_types as type_store
 from openprofiles.store import tags as store
 
 MAX_TAGS = 50
@@ -36,6 +37,12 @@ def resolver(service: str, pattern: str) -> Callable[[Resolver], Resolver]:
 @resolver("profile", r"^domains/(?P<domain>[^/]+)$")
 def _domain_exists(conn: Connection, tenant: Tenant, found: re.Match[str]) -> bool:
     return domain_store.get(conn, tenant.account_id, tenant.region, found["domain"]) is not None
+
+
+@resolver("profile", r"^domains/(?P<domain>[^/]+)/object-types/(?P<name>[^/]+)$")
+def _object_type_exists(conn: Connection, tenant: Tenant, found: re.Match[str]) -> bool:
+    domain = domain_store.get(conn, tenant.account_id, tenant.region, found["domain"])
+    return domain is not None and type_store.get(conn, domain["id"], found["name"]) is not None
 
 
 def require_resource(conn: Connection, tenant: Tenant, arn: str) -> None:

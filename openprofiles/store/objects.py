@@ -115,3 +115,8 @@ def add_dead_letter(
             domain_id=domain_id, object_type_name=type_name, document=document, reason=reason, created_at=now
         )
     )
+
+
+def expired(conn: Connection, now: float, limit: int) -> list[int]:
+    query = select(profile_objects.c.id).where(profile_objects.c.expires_at <= now).limit(limit)
+    return list(conn.execute(query).scalars())

@@ -6,7 +6,8 @@ from collections.abc import Iterable
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Row, and_, bindparam, delete, insert, or_, select, update
+from sqlalchemy import ARRAY, Connection, Row, Text, and_, bindparam, delete, func, insert, literal, or_, select, update
+from sqlalchemy.dialects.postgresql import JSONB
 
 from openprofiles.store.schema import object_keys, profile_keys, profile_objects, profiles
 
@@ -162,3 +163,21 @@ def move_keys(conn: Connection, from_pk: int, to_pk: int) -> None:
     conn.execute(delete(profile_keys).where(profile_keys.c.profile_pk == from_pk))
     domain_id = conn.execute(select(profiles.c.domain_id).where(profiles.c.id == to_pk)).scalar_one()
     add_keys(conn, domain_id, to_pk, moving)
+
+
+def attribute_values(conn: Connection, domain_id: int, path: list[str], limit: int) -> list[str]:
+    """The distinct values of one document member across the domain's profiles, the most
+    frequent first. This reads every profile of the domain: it serves an introspection call,
+    not a request path that scales with traffic."""
+    if conn.dialect.name == "postgresql":
+        value = func.cast(profiles.c.document, JSONB).op("#>>")(literal(path, ARRAY(Text)))
+    else:
+        value = func.json_extract(profiles.c.document, "$." + ".".join(f'"{p}"' for p in path))
+    query = (
+        select(value.label("value"), func.count().label("n"))
+        .where(profiles.c.domain_id == domain_id, value.is_not(None))
+        .group_by(value)
+        .order_by(func.count().desc(), value)
+        .limit(limit)
+    )
+    return [str(row.value) for row in conn.execute(query)]

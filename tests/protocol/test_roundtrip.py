@@ -1,4 +1,5 @@
-"""What botocore writes, openprofiles reads back unchanged; what openprofiles writes, botocore reads.
+"""What botocore writes, openprofiles reads back unchanged; what openprofiles writes, botocore
+reads.
 
 Requests: params are serialized by botocore's own rest-json serializer, routed by ``Router`` and
 parsed by ``parse_request``; the result must equal the params (timestamps as aware datetimes).
@@ -286,7 +287,9 @@ def test_millisecond_timestamps_survive() -> None:
     start = datetime(2026, 1, 1, 0, 0, 0, 123000, tzinfo=UTC)
     end = datetime(2026, 1, 1, 23, 59, 59, 999000, tzinfo=UTC)
     params = {"ResourceArn": "arn", "StartTime": start, "EndTime": end, "Metrics": []}
-    precise = create_serializer("rest-json", include_validation=False, timestamp_precision="millisecond")
+    precise = create_serializer(
+        "rest-json", include_validation=False, timestamp_precision="millisecond"
+    )
     parsed = server_reads("connect", "GetMetricDataV2", params, serializer=precise)
     assert (parsed["StartTime"], parsed["EndTime"]) == (start, end)
 
@@ -512,7 +515,9 @@ def client_reads_error(
 ERROR_SHAPES = [(s, shape.name) for s in SERVICES for shape in service_model(s).error_shapes]
 
 
-@pytest.mark.parametrize(("service", "code"), ERROR_SHAPES, ids=[f"{s}.{c}" for s, c in ERROR_SHAPES])
+@pytest.mark.parametrize(
+    ("service", "code"), ERROR_SHAPES, ids=[f"{s}.{c}" for s, c in ERROR_SHAPES]
+)
 def test_every_error_shape(service: str, code: str) -> None:
     model = service_model(service)
     operation = model.operation_model("ListTagsForResource")

@@ -146,7 +146,8 @@ class Sampler:
             return str(shape.enum[0])
         if shape.name in self.json_strings:
             return "{}"
-        return sample_string(shape.metadata.get("pattern"), _min_len(shape), shape.metadata.get("max"))
+        meta = shape.metadata
+        return sample_string(meta.get("pattern"), _min_len(shape), meta.get("max"))
 
 
 def _count(shape: Shape) -> int:

@@ -126,5 +126,6 @@ def get_template(template_id: str) -> dict[str, Any] | None:
 
 
 def standard_objects() -> dict[str, Any]:
-    """The standard objects and their fields (a copy: safe to change)."""
-    return copy.deepcopy(_standard_objects())
+    """The standard objects and their fields. Shared and read on every ingestion: not a copy,
+    so callers must not change it."""
+    return _standard_objects()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from openprofiles.engine import merge
 from openprofiles.engine import profiles as engine
 from openprofiles.engine.domains import get_domain
 from openprofiles.services.context import RequestContext
@@ -64,3 +65,15 @@ def delete_profile_key(ctx: RequestContext, req: dict[str, Any]) -> dict[str, An
         domain = get_domain(conn, ctx.tenant, req["DomainName"])
         engine.delete_profile_key(conn, domain, req["ProfileId"], req["KeyName"], req["Values"])
     return {"Message": f"Key {req['KeyName']} was removed from profile {req['ProfileId']}"}
+
+
+@operation("MergeProfiles")
+def merge_profiles(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
+    with ctx.app.store.transaction() as conn:
+        domain = get_domain(conn, ctx.tenant, req["DomainName"])
+        merge.merge_profiles(
+            conn, domain, req["MainProfileId"], req["ProfileIdsToBeMerged"],
+            req.get("FieldSourceProfileIds", {}), ctx.app.clock.now(),
+        )
+    merged = len(set(req["ProfileIdsToBeMerged"]) - {req["MainProfileId"]})
+    return {"Message": f"Merged {merged} profile(s) into {req['MainProfileId']}"}

@@ -1,0 +1,1 @@
+"""Work that runs outside a request: periodic maintenance now, durable jobs as they land."""
