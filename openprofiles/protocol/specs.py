@@ -32,7 +32,7 @@ def service_model(name: str) -> ServiceModel:
     raw = Loader().load_service_model(name, "service-2")
     patches = _patch_data().get(name, {}).get("patches", [])
     if patches:
-        raw = jsonpatch.apply_patch(raw, patches)
+        raw = jsonpatch.apply_patch(raw, patches, in_place=True)
     return ServiceModel(raw, service_name=name)
 
 

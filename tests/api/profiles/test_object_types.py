@@ -333,12 +333,18 @@ def test_tagging_an_unknown_object_type_is_not_found(door, profiles, domain):
 Mutation = Callable[[dict[str, Any]], None]
 
 
+def _parent(definition: dict[str, Any], path: str) -> tuple[Any, Any]:
+    """The container of the member at ``path`` ("Keys/orderRef/0/FieldNames") and its name."""
+    *parents, last = (int(part) if part.isdigit() else part for part in path.split("/"))
+    node: Any = definition
+    for part in parents:
+        node = node[part]
+    return node, last
+
+
 def _set(path: str, value: Any) -> Mutation:
     def apply(definition: dict[str, Any]) -> None:
-        *parents, last = path.split("/")
-        node = definition
-        for part in parents:
-            node = node[part]
+        node, last = _parent(definition, path)
         node[last] = value
 
     return apply
@@ -346,10 +352,7 @@ def _set(path: str, value: Any) -> Mutation:
 
 def _drop(path: str) -> Mutation:
     def apply(definition: dict[str, Any]) -> None:
-        *parents, last = path.split("/")
-        node = definition
-        for part in parents:
-            node = node[part]
+        node, last = _parent(definition, path)
         del node[last]
 
     return apply
