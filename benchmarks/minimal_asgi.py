@@ -1,6 +1,6 @@
 """The peer of benchmarks/http_get_domain.py: a raw ASGI callable returning a fixed small JSON body,
-served by uvicorn exactly as ``openprofiles serve`` serves its app (cli.py: ``uvicorn.Config(...,
-access_log=False)``, default loop/http implementations, one worker process, log level info).
+served by uvicorn exactly as ``openprofiles serve`` serves its app (the same
+``openprofiles.http.asgi.uvicorn_config``, one worker process).
 
     python benchmarks/minimal_asgi.py [--host 127.0.0.1] [--port 4598]
 """
@@ -41,11 +41,14 @@ async def app(scope, receive, send) -> None:  # noqa: ANN001 - raw ASGI
 def main() -> None:
     import uvicorn
 
+    from openprofiles.config import Settings
+    from openprofiles.http.asgi import uvicorn_config
+
     parser = argparse.ArgumentParser()
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=4598)
     args = parser.parse_args()
-    config = uvicorn.Config(app, host=args.host, port=args.port, log_level="info", access_log=False)
+    config = uvicorn_config(app, Settings(host=args.host, port=args.port))
     uvicorn.Server(config).run()
 
 

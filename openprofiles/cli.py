@@ -24,6 +24,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "default: a SQLite file in the user's data directory)",
     )
     serve.add_argument("--log-level", help="debug | info | warning (OPENPROFILES_LOG_LEVEL)")
+    serve.add_argument(
+        "--threads",
+        type=int,
+        help="worker threads for API calls; 0 runs them on the event loop "
+        "(OPENPROFILES_THREADS; default: 0 on SQLite, 40 on PostgreSQL)",
+    )
 
     coverage = commands.add_parser("coverage", help="list every operation, implemented or not")
     coverage.add_argument("--markdown", action="store_true", help="as a Markdown table")
@@ -44,20 +50,16 @@ def _serve(args: argparse.Namespace) -> int:
 
     from openprofiles.app import build_app
     from openprofiles.config import Settings
-    from openprofiles.http.asgi import build_asgi
+    from openprofiles.http.asgi import build_asgi, uvicorn_config
 
-    settings = Settings.load(host=args.host, port=args.port, db=args.db, log_level=args.log_level)
+    settings = Settings.load(
+        host=args.host, port=args.port, db=args.db, log_level=args.log_level, threads=args.threads
+    )
     logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     app = build_app(settings)
     print(f"openprofiles {__version__}: data {app.store.describe()}", flush=True)
     print(f"openprofiles listening on http://{settings.host}:{settings.port}", flush=True)
-    config = uvicorn.Config(
-        build_asgi(app),
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level,
-        access_log=False,
-    )
+    config = uvicorn_config(build_asgi(app), settings)
     # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal to the handler
     # that was there before it: make that one a no-op, so a clean shutdown exits with status 0
     for stop in (signal.SIGINT, signal.SIGTERM):

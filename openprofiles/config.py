@@ -39,6 +39,8 @@ class Settings:
     #: access key -> account id; a 12-digit access key is taken as the account id itself.
     accounts: dict[str, str] = field(default_factory=dict)
     log_level: str = "info"
+    #: worker threads for API calls; 0 runs them on the event loop; None: 0 on SQLite, 40 else
+    threads: int | None = None
     #: the region phone numbers without a country code are read in (ISO 3166 code)
     phone_region: str = "US"
 
@@ -57,8 +59,8 @@ class Settings:
             raw = env.get(ENV_PREFIX + item.name.upper())
             if raw is None:
                 continue
-            if item.name == "port":
-                values["port"] = int(raw)
+            if item.name in ("port", "threads"):
+                values[item.name] = int(raw)
             elif item.name == "accounts":
                 values["accounts"] = parse_accounts(raw)
             else:

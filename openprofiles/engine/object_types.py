@@ -32,7 +32,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection
 
-from openprofiles.engine.keys import LOOKUP_ONLY_KEYS, PREDEFINED_KEYS
+from openprofiles.engine.keys import KEY_CONTENT_TYPES, LOOKUP_ONLY_KEYS, PREDEFINED_KEYS
 from openprofiles.engine.mapping import Source, SourceError, compile_source
 from openprofiles.engine.templates import get_template, standard_objects
 from openprofiles.errors import BadRequestException, ResourceNotFoundException
@@ -236,11 +236,16 @@ def put_object_type(
     conn: Connection, domain: dict[str, Any], name: str, request: dict[str, Any], now: datetime
 ) -> ObjectType:
     """Create or replace an object type, after checking it; keep the domain's key registry."""
+    if name.startswith("_"):
+        raise _bad("ObjectTypeName", "names starting with _ are reserved for standard objects")
     definition = resolve_definition(request)
     fields, keys = compile_definition(definition)
     types = key_content_types(fields, keys)
     registered = store.key_types(conn, domain["id"], excluding=name)
     for key_name, content in types.items():
+        fixed = KEY_CONTENT_TYPES.get(key_name)
+        if fixed is not None and any(c != fixed for c in content):
+            raise _bad(f"Keys.{key_name}", f"{key_name} is a predefined key of ContentType {fixed}")
         if key_name in registered and registered[key_name] != content:
             raise _bad(
                 f"Keys.{key_name}",

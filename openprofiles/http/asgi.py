@@ -1,8 +1,13 @@
 """The ASGI adapter that uvicorn serves: health check, then every other request to the gateway.
 
 It is a bare ASGI callable rather than a routed framework app because every AWS request takes the
-same path (the gateway routes by the service models); the gateway's work, which talks to the
-database, runs in a worker thread so the event loop keeps accepting connections.
+same path (the gateway routes by the service models).
+
+Where the gateway runs depends on the store. On PostgreSQL it runs in worker threads, so calls
+overlap while they wait on the network. On SQLite it runs on the event loop itself: the work is
+all in-process and SQLite writes one transaction at a time, so threads would add hand-offs and
+lock contention (they cost more than the call) without adding throughput. ``--threads N`` chooses
+either way explicitly.
 """
 
 from __future__ import annotations
@@ -11,10 +16,12 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 import orjson
-from starlette.concurrency import run_in_threadpool
+import uvicorn
+from anyio import CapacityLimiter, to_thread
 
 from openprofiles import __version__
 from openprofiles.app import App
+from openprofiles.config import Settings
 from openprofiles.protocol.messages import HttpRequest
 
 Scope = MutableMapping[str, Any]
@@ -26,6 +33,9 @@ HEALTH_PATH = "/_openprofiles/health"
 
 
 def build_asgi(app: App) -> Callable[[Scope, Receive, Send], Awaitable[None]]:
+    threads = app.settings.threads
+    inline = threads == 0 or (threads is None and app.store.dialect == "sqlite")
+    limiter = CapacityLimiter(threads or 40)
     async def asgi(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
             await _lifespan(app, receive, send)
@@ -52,7 +62,10 @@ def build_asgi(app: App) -> Callable[[Scope, Receive, Send], Awaitable[None]]:
             headers={k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]},
             body=b"".join(chunks),
         )
-        response = await run_in_threadpool(app.gateway.handle, request)
+        if inline:
+            response = app.gateway.handle(request)
+        else:
+            response = await to_thread.run_sync(app.gateway.handle, request, limiter=limiter)
         await _send(send, response.status, response.headers, response.body)
 
     return asgi
@@ -74,3 +87,17 @@ async def _lifespan(app: App, receive: Receive, send: Send) -> None:
             app.close()
             await send({"type": "lifespan.shutdown.complete"})
             return
+
+
+def uvicorn_config(asgi: Any, settings: Settings) -> uvicorn.Config:
+    """How uvicorn serves an app: also used by the benchmarks' minimal peer, so both are served
+    alike."""
+    return uvicorn.Config(
+        asgi,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        access_log=False,
+        proxy_headers=False,
+        server_header=False,
+    )

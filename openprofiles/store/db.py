@@ -30,6 +30,10 @@ class Store:
         self.url = parsed
         self.memory = parsed.drivername.startswith("sqlite") and parsed.database in (None, "", ":memory:")
         self._lock: Any = threading.RLock() if self.memory else None
+        self._held_by_thread = parsed.drivername.startswith("sqlite")
+        self._local = threading.local()
+        self._held: list[Connection] = []
+        self._held_lock = threading.Lock()
         if parsed.drivername.startswith("sqlite"):
             self.engine = self._sqlite_engine()
         else:
@@ -77,7 +81,7 @@ class Store:
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
         """A writing transaction: committed when the block ends, rolled back if it raises."""
-        with self._lock or nullcontext(), self.engine.connect() as conn:
+        with self._lock or nullcontext(), self._connection() as conn:
             conn.execution_options(immediate=True)
             with conn.begin():
                 yield conn
@@ -85,8 +89,25 @@ class Store:
     @contextmanager
     def read(self) -> Iterator[Connection]:
         """A reading transaction: one consistent snapshot, nothing written."""
-        with self._lock or nullcontext(), self.engine.connect() as conn, conn.begin():
-            yield conn
+        with self._lock or nullcontext(), self._connection() as conn:
+            conn.execution_options(immediate=False)
+            with conn.begin():
+                yield conn
+
+    @contextmanager
+    def _connection(self) -> Iterator[Connection]:
+        """On SQLite, each thread keeps one connection open for its calls (taking one from the
+        pool costs more than a short transaction); PostgreSQL connections come from the pool."""
+        if not self._held_by_thread:
+            with self.engine.connect() as conn:
+                yield conn
+            return
+        conn = getattr(self._local, "conn", None)
+        if conn is None or conn.closed:
+            conn = self._local.conn = self.engine.connect()
+            with self._held_lock:
+                self._held.append(conn)
+        yield conn
 
     def describe(self) -> str:
         """Where the data lives, for the start-up banner (no password)."""
@@ -95,4 +116,8 @@ class Store:
         return self.url.render_as_string(hide_password=True)
 
     def close(self) -> None:
+        with self._held_lock:
+            for conn in self._held:
+                conn.close()
+            self._held.clear()
         self.engine.dispose()

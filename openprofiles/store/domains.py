@@ -7,6 +7,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, Row, bindparam, delete, func, insert, select, update
 
+from openprofiles.store.query import Query
 from openprofiles.store.schema import DOMAIN_TABLES, domains, profile_objects, profiles
 
 _JSON_COLUMNS = ("matching", "rule_based_matching", "data_store")
@@ -20,8 +21,8 @@ def _encode(values: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _decode(row: Row[Any]) -> dict[str, Any]:
-    out = dict(row._mapping)
+def _decode(row: Row[Any] | dict[str, Any]) -> dict[str, Any]:
+    out = dict(row) if isinstance(row, dict) else dict(row._mapping)
     for column in _JSON_COLUMNS:
         if out.get(column) is not None:
             out[column] = orjson.loads(out[column])
@@ -29,22 +30,32 @@ def _decode(row: Row[Any]) -> dict[str, Any]:
 
 
 # Statements on the request path are built once: building one costs more than running it.
-_GET = select(domains).where(
-    domains.c.account_id == bindparam("account_id"),
-    domains.c.region == bindparam("region"),
-    domains.c.domain_name == bindparam("name"),
+_GET = Query(
+    select(domains).where(
+        domains.c.account_id == bindparam("account_id"),
+        domains.c.region == bindparam("region"),
+        domains.c.domain_name == bindparam("name"),
+    )
 )
-_PROFILE_STATS = select(func.count(), func.coalesce(func.sum(profiles.c.size), 0)).where(
-    profiles.c.domain_id == bindparam("domain_id")
-)
-_OBJECT_STATS = select(func.count(), func.coalesce(func.sum(profile_objects.c.size), 0)).where(
-    profile_objects.c.domain_id == bindparam("domain_id")
+
+
+def _total(table: Any, column: Any) -> Any:
+    return select(column).where(table.c.domain_id == bindparam("domain_id")).scalar_subquery()
+
+
+_STATS = Query(
+    select(
+        _total(profiles, func.count()),
+        _total(profiles, func.coalesce(func.sum(profiles.c.size), 0)),
+        _total(profile_objects, func.count()),
+        _total(profile_objects, func.coalesce(func.sum(profile_objects.c.size), 0)),
+    )
 )
 
 
 def get(conn: Connection, account_id: str, region: str, name: str) -> dict[str, Any] | None:
-    row = conn.execute(_GET, {"account_id": account_id, "region": region, "name": name}).first()
-    return None if row is None else _decode(row)
+    rows = _GET.dicts(conn, {"account_id": account_id, "region": region, "name": name})
+    return _decode(rows[0]) if rows else None
 
 
 def insert_domain(conn: Connection, values: dict[str, Any]) -> int:
@@ -76,9 +87,7 @@ def list_page(
 
 def stats(conn: Connection, domain_id: int) -> dict[str, int]:
     """Counts and sizes of the domain's profiles and objects, read from the store."""
-    key = {"domain_id": domain_id}
-    profile_count, profile_size = conn.execute(_PROFILE_STATS, key).one()
-    object_count, object_size = conn.execute(_OBJECT_STATS, key).one()
+    profile_count, profile_size, object_count, object_size = _STATS.rows(conn, {"domain_id": domain_id})[0]
     return {
         "profile_count": int(profile_count),
         "object_count": int(object_count),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, bindparam, delete, or_, select
 
+from openprofiles.store.query import Query
 from openprofiles.store.schema import tags
 
 
@@ -11,16 +12,18 @@ def _of(account_id: str, region: str, arn: str) -> tuple[object, ...]:
     return (tags.c.account_id == account_id, tags.c.region == region, tags.c.resource_arn == arn)
 
 
-_GET = select(tags.c.tag_key, tags.c.tag_value).where(
-    tags.c.account_id == bindparam("account_id"),
-    tags.c.region == bindparam("region"),
-    tags.c.resource_arn == bindparam("arn"),
+_GET = Query(
+    select(tags.c.tag_key, tags.c.tag_value).where(
+        tags.c.account_id == bindparam("account_id"),
+        tags.c.region == bindparam("region"),
+        tags.c.resource_arn == bindparam("arn"),
+    )
 )
 
 
 def get(conn: Connection, account_id: str, region: str, arn: str) -> dict[str, str]:
-    rows = conn.execute(_GET, {"account_id": account_id, "region": region, "arn": arn})
-    return {key: value for key, value in rows}
+    rows = _GET.rows(conn, {"account_id": account_id, "region": region, "arn": arn})
+    return dict(rows)
 
 
 

@@ -75,8 +75,16 @@ def test_put_creates_and_get_returns_the_definition(profiles, domain):
     assert "TemplateId" not in created
 
     got = profiles.get_profile_object_type(DomainName=domain, ObjectTypeName="Order")
-    for member in ("Description", "AllowProfileCreation", "Fields", "Keys", "ExpirationDays",
-                   "MaxAvailableProfileObjectCount", "CreatedAt", "LastUpdatedAt"):  # fmt: skip
+    for member in (
+        "Description",
+        "AllowProfileCreation",
+        "Fields",
+        "Keys",
+        "ExpirationDays",
+        "MaxAvailableProfileObjectCount",
+        "CreatedAt",
+        "LastUpdatedAt",
+    ):
         assert got[member] == created[member], member
 
 
@@ -155,7 +163,9 @@ def test_list_is_empty_for_a_new_domain(profiles, domain):
 def test_list_pages_with_max_results(profiles, domain):
     names = [f"Type{i}" for i in range(5)]
     for name in names:
-        put_type(profiles, domain, name, order_type(Description=f"about {name}", MaxProfileObjectCount=3))
+        put_type(
+            profiles, domain, name, order_type(Description=f"about {name}", MaxProfileObjectCount=3)
+        )
     seen: list[str] = []
     pages = 0
     kwargs: dict[str, Any] = {"DomainName": domain, "MaxResults": 2}
@@ -193,13 +203,19 @@ def test_delete_removes_the_type_and_its_objects(profiles, domain):
             ObjectTypeName="Order",
             Object=json.dumps({"orderId": order, "email": "ann@example.com"}),
         )
-    found = profiles.search_profiles(DomainName=domain, KeyName="custEmail", Values=["ann@example.com"])
+    found = profiles.search_profiles(
+        DomainName=domain, KeyName="custEmail", Values=["ann@example.com"]
+    )
     profile_id = found["Items"][0]["ProfileId"]
-    listed = profiles.list_profile_objects(DomainName=domain, ProfileId=profile_id, ObjectTypeName="Order")
+    listed = profiles.list_profile_objects(
+        DomainName=domain, ProfileId=profile_id, ObjectTypeName="Order"
+    )
     assert len(listed["Items"]) == 2
     assert object_count(profiles, domain) == 2
 
-    assert "Message" in profiles.delete_profile_object_type(DomainName=domain, ObjectTypeName="Order")
+    assert "Message" in profiles.delete_profile_object_type(
+        DomainName=domain, ObjectTypeName="Order"
+    )
     with pytest.raises(ClientError) as excinfo:
         profiles.get_profile_object_type(DomainName=domain, ObjectTypeName="Order")
     assert error_of(excinfo)[0] == "ResourceNotFoundException"
@@ -208,7 +224,9 @@ def test_delete_removes_the_type_and_its_objects(profiles, domain):
 
     # defining the type again does not bring its old objects back
     put_type(profiles, domain, "Order", order_type())
-    listed = profiles.list_profile_objects(DomainName=domain, ProfileId=profile_id, ObjectTypeName="Order")
+    listed = profiles.list_profile_objects(
+        DomainName=domain, ProfileId=profile_id, ObjectTypeName="Order"
+    )
     assert listed["Items"] == []
 
 
@@ -237,7 +255,10 @@ def test_deleting_a_type_frees_its_key_names(profiles, domain):
 def test_template_supplies_fields_and_keys(profiles, domain):
     template = profiles.get_profile_object_type_template(TemplateId="Salesforce-Account")
     created = profiles.put_profile_object_type(
-        DomainName=domain, ObjectTypeName="Accounts", Description="from salesforce", TemplateId="Salesforce-Account"
+        DomainName=domain,
+        ObjectTypeName="Accounts",
+        Description="from salesforce",
+        TemplateId="Salesforce-Account",
     )
     assert created["TemplateId"] == "Salesforce-Account"
     assert created["Fields"] == template["Fields"]
@@ -261,20 +282,28 @@ def test_template_supplies_fields_and_keys(profiles, domain):
 def test_template_members_cannot_be_sent_with_a_template(profiles, domain, member, value):
     with pytest.raises(ClientError) as excinfo:
         profiles.put_profile_object_type(
-            DomainName=domain, ObjectTypeName="Accounts", Description="x", TemplateId="Salesforce-Account",
+            DomainName=domain,
+            ObjectTypeName="Accounts",
+            Description="x",
+            TemplateId="Salesforce-Account",
             **{member: value},
-        )  # fmt: skip
+        )
     code, message, status = error_of(excinfo)
     assert (code, status) == ("BadRequestException", 400)
     assert f"'{member}'" in message
     with pytest.raises(ClientError):
-        profiles.get_profile_object_type(DomainName=domain, ObjectTypeName="Accounts")  # nothing written
+        profiles.get_profile_object_type(
+            DomainName=domain, ObjectTypeName="Accounts"
+        )  # nothing written
 
 
 def test_unknown_template_is_a_bad_request(profiles, domain):
     with pytest.raises(ClientError) as excinfo:
         profiles.put_profile_object_type(
-            DomainName=domain, ObjectTypeName="Accounts", Description="x", TemplateId="No-Such-Template"
+            DomainName=domain,
+            ObjectTypeName="Accounts",
+            Description="x",
+            TemplateId="No-Such-Template",
         )
     code, message, status = error_of(excinfo)
     assert (code, status) == ("BadRequestException", 400)
@@ -309,16 +338,21 @@ def test_object_types_are_taggable(door, profiles, domain):
     assert listed[0]["Tags"] == {"env": "test"}
 
     # the domain's own tags are separate
-    assert profiles.list_tags_for_resource(resourceArn=f"arn:aws:profile:us-east-1:{door.account}:domains/{domain}")[
-        "tags"
-    ] == {}
+    assert (
+        profiles.list_tags_for_resource(
+            resourceArn=f"arn:aws:profile:us-east-1:{door.account}:domains/{domain}"
+        )["tags"]
+        == {}
+    )
 
     profiles.delete_profile_object_type(DomainName=domain, ObjectTypeName="Order")
     with pytest.raises(ClientError) as excinfo:
         profiles.list_tags_for_resource(resourceArn=arn)
     assert error_of(excinfo)[0] == "ResourceNotFoundException"
     put_type(profiles, domain, "Order", order_type())
-    assert profiles.list_tags_for_resource(resourceArn=arn)["tags"] == {}  # old tags did not survive
+    assert (
+        profiles.list_tags_for_resource(resourceArn=arn)["tags"] == {}
+    )  # old tags did not survive
 
 
 def test_tagging_an_unknown_object_type_is_not_found(door, profiles, domain):
@@ -364,20 +398,35 @@ def _eleven_keys(definition: dict[str, Any]) -> None:
         definition["Keys"][f"extra{i}"] = [{"FieldNames": [f"extra{i}"]}]
 
 
+def _eleven_key_entries(definition: dict[str, Any]) -> None:
+    """Each entry under a key name counts toward the quota of 10, not each name."""
+    for i in range(5):
+        definition["Fields"][f"extra{i}"] = {"Source": f"_source.extra{i}"}
+        definition["Keys"][f"extra{i}"] = [{"FieldNames": [f"extra{i}"]}, {"FieldNames": ["email"]}]
+
+
 def _gender_twice(definition: dict[str, Any]) -> None:
     definition["Fields"]["gender"] = {"Source": "_source.gender", "Target": "_profile.Gender"}
-    definition["Fields"]["genderText"] = {"Source": "_source.genderText", "Target": "_profile.GenderString"}
+    definition["Fields"]["genderText"] = {
+        "Source": "_source.genderText",
+        "Target": "_profile.GenderString",
+    }
 
 
 def _party_type_twice(definition: dict[str, Any]) -> None:
     definition["Fields"]["party"] = {"Source": "_source.party", "Target": "_profile.PartyType"}
-    definition["Fields"]["partyText"] = {"Source": "_source.partyText", "Target": "_profile.PartyTypeString"}
+    definition["Fields"]["partyText"] = {
+        "Source": "_source.partyText",
+        "Target": "_profile.PartyTypeString",
+    }
 
 
 def _profile_id_key(identifiers: list[str]) -> Mutation:
     def apply(definition: dict[str, Any]) -> None:
         definition["Fields"]["pid"] = {"Source": "_source.pid"}
-        definition["Keys"]["_profileId"] = [{"StandardIdentifiers": identifiers, "FieldNames": ["pid"]}]
+        definition["Keys"]["_profileId"] = [
+            {"StandardIdentifiers": identifiers, "FieldNames": ["pid"]}
+        ]
 
     return apply
 
@@ -387,40 +436,111 @@ def _key(name: str, identifiers: list[str], field: str = "email") -> Mutation:
 
 
 REJECTIONS: list[tuple[str, Mutation, str]] = [
-    ("no UNIQUE key", _set("Keys/orderRef", [{"StandardIdentifiers": ["PROFILE"], "FieldNames": ["orderId"]}]), "'Keys'"),
+    (
+        "no UNIQUE key",
+        _set("Keys/orderRef", [{"StandardIdentifiers": ["PROFILE"], "FieldNames": ["orderId"]}]),
+        "'Keys'",
+    ),
     ("two UNIQUE keys", _key("custEmail", ["PROFILE", "UNIQUE"]), "'Keys'"),
     ("no PROFILE key", _key("custEmail", []), "'Keys'"),
-    ("UNIQUE with LOOKUP_ONLY", _set("Keys/orderRef/0/StandardIdentifiers", ["UNIQUE", "LOOKUP_ONLY"]), "'Keys.orderRef"),
-    ("UNIQUE with NEW_ONLY", _set("Keys/orderRef/0/StandardIdentifiers", ["UNIQUE", "NEW_ONLY"]), "'Keys.orderRef"),
-    ("FieldNames naming an unknown field", _set("Keys/custEmail/0/FieldNames", ["nope"]), "'Keys.custEmail"),
-    ("Target outside the standard objects", _set("Fields/first/Target", "_foo.X"), "'Fields.first.Target'"),
-    ("Target on an unknown profile field", _set("Fields/first/Target", "_profile.NoSuchField"), "'Fields.first.Target'"),
-    ("Target on a system id", _set("Fields/first/Target", "_profile.ProfileId"), "'Fields.first.Target'"),
-    ("Target on another system id", _set("Fields/first/Target", "_case.CaseId"), "'Fields.first.Target'"),
+    (
+        "UNIQUE with LOOKUP_ONLY",
+        _set("Keys/orderRef/0/StandardIdentifiers", ["UNIQUE", "LOOKUP_ONLY"]),
+        "'Keys.orderRef",
+    ),
+    (
+        "UNIQUE with NEW_ONLY",
+        _set("Keys/orderRef/0/StandardIdentifiers", ["UNIQUE", "NEW_ONLY"]),
+        "'Keys.orderRef",
+    ),
+    (
+        "FieldNames naming an unknown field",
+        _set("Keys/custEmail/0/FieldNames", ["nope"]),
+        "'Keys.custEmail",
+    ),
+    (
+        "Target outside the standard objects",
+        _set("Fields/first/Target", "_foo.X"),
+        "'Fields.first.Target'",
+    ),
+    (
+        "Target on an unknown profile field",
+        _set("Fields/first/Target", "_profile.NoSuchField"),
+        "'Fields.first.Target'",
+    ),
+    (
+        "Target on a system id",
+        _set("Fields/first/Target", "_profile.ProfileId"),
+        "'Fields.first.Target'",
+    ),
+    (
+        "Target on another system id",
+        _set("Fields/first/Target", "_case.CaseId"),
+        "'Fields.first.Target'",
+    ),
     ("both Gender and GenderString", _gender_twice, "'Fields"),
     ("both PartyType and PartyTypeString", _party_type_twice, "'Fields"),
-    ("Target on _case without a CASE key", _set("Fields/first/Target", "_case.Title"), "'Fields.first.Target'"),
-    ("SourceLastUpdatedTimestamp without a format",
-     _set("Fields/first/Target", "_profile.SourceLastUpdatedTimestamp"), "'Fields.first.Target'"),
+    (
+        "Target on _case without a CASE key",
+        _set("Fields/first/Target", "_case.Title"),
+        "'Fields.first.Target'",
+    ),
+    (
+        "SourceLastUpdatedTimestamp without a format",
+        _set("Fields/first/Target", "_profile.SourceLastUpdatedTimestamp"),
+        "'Fields.first.Target'",
+    ),
     ("_profileId key not LOOKUP_ONLY", _profile_id_key(["PROFILE"]), "'Keys._profileId"),
     ("_caseId key not LOOKUP_ONLY", _key("_caseId", ["PROFILE"]), "'Keys._caseId"),
     ("key name with _ that is not predefined", _key("_custom", ["PROFILE"]), "'Keys._custom"),
     ("key name Tags", _key("Tags", ["PROFILE"]), "'Keys.Tags"),
     ("field name Tags", _set("Fields/Tags", {"Source": "_source.tags"}), "'Fields.Tags"),
-    ("Source not under _source", _set("Fields/email/Source", "_other.email"), "'Fields.email.Source'"),
+    (
+        "Source not under _source",
+        _set("Fields/email/Source", "_other.email"),
+        "'Fields.email.Source'",
+    ),
     ("Source that is a bare name", _set("Fields/email/Source", "email"), "'Fields.email.Source'"),
-    ("unclosed Handlebars block", _set("Fields/first/Source", "{{#if _source.first}}x"), "'Fields.first.Source'"),
-    ("unknown Handlebars helper", _set("Fields/first/Source", "{{upper _source.first}}"), "'Fields.first.Source'"),
-    ("Handlebars reading outside _source", _set("Fields/first/Source", "{{first}}"), "'Fields.first.Source'"),
+    (
+        "unclosed Handlebars block",
+        _set("Fields/first/Source", "{{#if _source.first}}x"),
+        "'Fields.first.Source'",
+    ),
+    (
+        "unknown Handlebars helper",
+        _set("Fields/first/Source", "{{upper _source.first}}"),
+        "'Fields.first.Source'",
+    ),
+    (
+        "Handlebars reading outside _source",
+        _set("Fields/first/Source", "{{first}}"),
+        "'Fields.first.Source'",
+    ),
     ("more than 10 keys", _eleven_keys, "'Keys'"),
-    ("LOOKUP_ONLY PROFILE key with no plain PROFILE key",
-     _set("Keys/custEmail/0/StandardIdentifiers", ["PROFILE", "LOOKUP_ONLY"]), "'Keys"),
+    ("more than 10 key entries", _eleven_key_entries, "'Keys'"),
+    (
+        "Source that is _source itself",
+        _set("Fields/email/Source", "_source"),
+        "'Fields.email.Source'",
+    ),
+    (
+        "custom attribute Target without a name",
+        _set("Fields/first/Target", "_profile.Attributes"),
+        "'Fields.first.Target'",
+    ),
+    (
+        "LOOKUP_ONLY PROFILE key with no plain PROFILE key",
+        _set("Keys/custEmail/0/StandardIdentifiers", ["PROFILE", "LOOKUP_ONLY"]),
+        "'Keys",
+    ),
     ("SECONDARY without PROFILE", _key("custEmail2", ["SECONDARY"]), "'Keys.custEmail2"),
     ("a field without Source", _drop("Fields/first/Source"), "'Fields.first"),
-]  # fmt: skip
+]
 
 
-@pytest.mark.parametrize(("mutate", "path"), [(m, p) for _, m, p in REJECTIONS], ids=[r[0] for r in REJECTIONS])
+@pytest.mark.parametrize(
+    ("mutate", "path"), [(m, p) for _, m, p in REJECTIONS], ids=[r[0] for r in REJECTIONS]
+)
 def test_invalid_definitions_are_rejected_naming_the_member(profiles, domain, mutate, path):
     definition = copy.deepcopy(order_type())
     mutate(definition)
@@ -500,7 +620,52 @@ def test_accepted_edge_definitions(profiles, domain):
         "Source": "{{#removeExtraSpace}}{{_source.first}} {{_source.last}}{{/removeExtraSpace}}",
         "Target": "_profile.Attributes.fullName",
     }
-    many["Fields"]["updated"] = {"Source": "_source.updated", "Target": "_profile.SourceLastUpdatedTimestamp"}
+    many["Fields"]["updated"] = {
+        "Source": "_source.updated",
+        "Target": "_profile.SourceLastUpdatedTimestamp",
+    }
     put_type(profiles, domain, "Many", many)
-    names = {item["ObjectTypeName"] for item in profiles.list_profile_object_types(DomainName=domain)["Items"]}
+    names = {
+        item["ObjectTypeName"]
+        for item in profiles.list_profile_object_types(DomainName=domain)["Items"]
+    }
     assert names == {"LookupOnly", "Pinned", "Case", "Many"}
+
+
+@pytest.mark.parametrize("name", ["_custom", "_profile", "_case"])
+def test_object_type_names_cannot_start_with_an_underscore(profiles, domain, name):
+    with pytest.raises(ClientError) as excinfo:
+        put_type(profiles, domain, name, order_type())
+    code, message, status = error_of(excinfo)
+    assert (code, status) == ("BadRequestException", 400)
+    assert "'ObjectTypeName'" in message
+
+
+@pytest.mark.parametrize(
+    ("key", "content_type"),
+    [("_phone", "STRING"), ("_email", "NAME"), ("_fullName", "EMAIL_ADDRESS")],
+)
+def test_a_predefined_key_keeps_its_content_type(profiles, domain, key, content_type):
+    definition = order_type()
+    definition["Fields"]["email"]["ContentType"] = content_type
+    definition["Keys"][key] = definition["Keys"].pop("custEmail")
+    with pytest.raises(ClientError) as excinfo:
+        put_type(profiles, domain, "Broken", definition)
+    code, message, status = error_of(excinfo)
+    assert (code, status) == ("BadRequestException", 400)
+    assert f"'Keys.{key}" in message
+
+
+def test_predefined_keys_with_their_content_type_are_accepted(profiles, domain):
+    definition = order_type()
+    definition["Fields"]["phone"] = {"Source": "_source.phone", "ContentType": "PHONE_NUMBER"}
+    definition["Keys"]["_email"] = definition["Keys"].pop("custEmail")
+    definition["Keys"]["_phone"] = [
+        {"StandardIdentifiers": ["PROFILE", "SECONDARY"], "FieldNames": ["phone"]}
+    ]
+    put_type(profiles, domain, "Contacts", definition)
+    # the CTR-NoInferred template uses _phone as PHONE_NUMBER too: no conflict
+    created = profiles.put_profile_object_type(
+        DomainName=domain, ObjectTypeName="CTR", Description="contacts", TemplateId="CTR-NoInferred"
+    )
+    assert "_phone" in created["Keys"]
