@@ -104,6 +104,23 @@ def postgresql_url() -> Iterator[str]:
     admin.dispose()
 
 
+@pytest.fixture
+def fresh_postgresql_url(postgresql_url: str) -> Iterator[str]:
+    """A database of this test's own on the test PostgreSQL server."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    server = make_url(postgresql_url).set(drivername="postgresql+psycopg")
+    name = f"openprofiles_t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    yield server.set(database=name, drivername="postgresql").render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    admin.dispose()
+
+
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     db = tmp_path_factory.mktemp("server") / "openprofiles.db"

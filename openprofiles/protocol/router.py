@@ -53,6 +53,13 @@ def _compile(operation: OperationModel) -> Route:
     return Route(operation, operation.http["method"], pattern, literal, tuple(static), tuple(labels))
 
 
+def _head(route: Route) -> str | None:
+    """The route's first path segment, or None when it starts with a label."""
+    path = route.operation.http["requestUri"].partition("?")[0]
+    first = path.split("/", 2)[1] if path.count("/") else ""
+    return None if "{" in first else first
+
+
 class Router:
     """All routes of one service model, grouped by HTTP method, most specific first."""
 
@@ -65,12 +72,25 @@ class Router:
         for routes in by_method.values():
             routes.sort(key=lambda r: (-len(r.static_query), -r.literal_length))
         self._routes = by_method
+        # Routes by (method, first path segment): a request tries only the few that can fit.
+        # A route whose first segment is a label fits any first segment, so it joins every list.
+        self._by_head: dict[tuple[str, str], list[Route]] = {}
+        for method, routes in by_method.items():
+            heads = {_head(r) for r in routes} - {None}
+            for head in heads:
+                self._by_head[(method, head)] = [r for r in routes if _head(r) in (head, None)]  # type: ignore[index]
+            self._by_head[(method, "")] = [r for r in routes if _head(r) is None]
 
     def match(
         self, method: str, raw_path: str, query: dict[str, list[str]]
     ) -> tuple[OperationModel, dict[str, str]] | None:
         """The operation and its decoded URI labels, or None when no route fits."""
-        for route in self._routes.get(method.upper(), ()):
+        method = method.upper()
+        head = raw_path.split("/", 2)[1] if raw_path.count("/") else ""
+        routes = self._by_head.get((method, head))
+        if routes is None:
+            routes = self._by_head.get((method, ""), [])
+        for route in routes:
             found = route.pattern.match(raw_path)
             if found is None:
                 continue

@@ -105,10 +105,10 @@ def _to_json(shape: Shape, value: Any) -> Any:
 
 
 def _timestamp(shape: Shape, value: datetime | float) -> float | int | str:
-    moment = value if isinstance(value, datetime) else datetime.fromtimestamp(value, UTC)
     if shape.serialization.get("timestampFormat") == "iso8601":
-        return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
-    seconds = moment.timestamp()
+        moment = value if isinstance(value, datetime) else datetime.fromtimestamp(value, UTC)
+        return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    seconds = value.timestamp() if isinstance(value, datetime) else value
     return int(seconds) if seconds == int(seconds) else round(seconds, 3)
 
 

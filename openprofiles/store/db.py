@@ -82,7 +82,8 @@ class Store:
     def transaction(self) -> Iterator[Connection]:
         """A writing transaction: committed when the block ends, rolled back if it raises."""
         with self._lock or nullcontext(), self._connection() as conn:
-            conn.execution_options(immediate=True)
+            if not conn.get_execution_options().get("immediate"):
+                conn.execution_options(immediate=True)
             with conn.begin():
                 yield conn
 
@@ -90,7 +91,8 @@ class Store:
     def read(self) -> Iterator[Connection]:
         """A reading transaction: one consistent snapshot, nothing written."""
         with self._lock or nullcontext(), self._connection() as conn:
-            conn.execution_options(immediate=False)
+            if conn.get_execution_options().get("immediate"):
+                conn.execution_options(immediate=False)
             with conn.begin():
                 yield conn
 
