@@ -33,6 +33,7 @@ from openprofiles.engine.object_types import MAX_OBJECTS_PER_PROFILE, Key, Objec
 from openprofiles.engine.templates import standard_objects
 from openprofiles.engine.timestamps import parse_source_timestamp
 from openprofiles.errors import BadRequestException
+from openprofiles.store import dead_letters as dead_letter_store
 from openprofiles.store import locks
 from openprofiles.store import objects as object_store
 from openprofiles.store import profiles as profile_store
@@ -51,15 +52,31 @@ class Outcome:
     created_profile: bool
 
 
-def put_profile_object(
-    conn: Connection,
-    domain: dict[str, Any],
-    object_type: ObjectType,
-    text: str,
-    now: datetime,
-    default_region: str = "US",
-) -> Outcome:
-    record = orjson.loads(text)
+@dataclass(frozen=True, slots=True)
+class Evaluated:
+    """An object read through its type: field values, key values, identity and source time."""
+
+    text: str
+    values: dict[str, str | None]
+    key_values: dict[Key, str]
+    unique: str
+    stamp: float | None
+
+    def kept_keys(self, created: bool) -> list[tuple[str, str]]:
+        """The key values stored on the profile: never LOOKUP_ONLY, NEW_ONLY only on creation."""
+        return [
+            (k.name, v)
+            for k, v in self.key_values.items()
+            if "LOOKUP_ONLY" not in k.identifiers and (created or "NEW_ONLY" not in k.identifiers)
+        ]
+
+
+def evaluate(object_type: ObjectType, text: str, default_region: str = "US") -> Evaluated:
+    """Read an object through its type; BadRequestException when it cannot be ingested."""
+    try:
+        record = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        raise BadRequestException("Object is not a valid JSON document") from None
     if not isinstance(record, dict):
         raise BadRequestException("Object must be a JSON object")
     values = {name: field.source.evaluate(record) for name, field in object_type.fields.items()}
@@ -69,14 +86,28 @@ def put_profile_object(
         raise BadRequestException(
             f"Object has no value for the UNIQUE key {object_type.unique_key.name} of {object_type.name}"
         )
-    profile_keys = [k for k in object_type.keys if k.is_profile]
-    if not any(key_values.get(k) for k in profile_keys):
+    if not any(key_values.get(k) for k in object_type.keys if k.is_profile):
         raise BadRequestException(f"Object has no value for any PROFILE key of {object_type.name}")
+    return Evaluated(text, values, key_values, unique, _source_timestamp(object_type, values))
 
+
+NO_PROFILE = "No profile matches the object's PROFILE keys, and its object type may not create one"
+
+
+def put_profile_object(
+    conn: Connection,
+    domain: dict[str, Any],
+    object_type: ObjectType,
+    text: str,
+    now: datetime,
+    default_region: str = "US",
+) -> Outcome:
+    found = evaluate(object_type, text, default_region)
+    values, key_values, unique, stamp = found.values, found.key_values, found.unique, found.stamp
+    profile_keys = [k for k in object_type.keys if k.is_profile]
     locks.lock_values(conn, domain["id"], [(object_type.name, unique)] + [(k.name, v) for k, v in key_values.items() if k.is_profile])
     existing = object_store.get(conn, domain["id"], object_type.name, unique)
-    stamp = _source_timestamp(object_type, values)
-    if existing is not None and stamp is not None and existing.source_updated_at is not None and stamp < existing.source_updated_at:
+    if is_stale(existing, stamp):
         return Outcome(unique, None, False)  # older than what we hold: nothing changes
 
     profile_pk = _find_profile(conn, domain["id"], profile_keys, key_values)
@@ -85,32 +116,41 @@ def put_profile_object(
     created = False
     if profile_pk is None:
         if not object_type.allow_profile_creation:
-            object_store.add_dead_letter(
-                conn, domain["id"], object_type.name, text,
-                "No profile matches the object's PROFILE keys, and its object type may not create one",
-                now.timestamp(),
-            )
+            dead_letter_store.add_dead_letter(conn, domain["id"], object_type.name, text, NO_PROFILE, now.timestamp())
             return Outcome(unique, None, False)
-        profile_pk = _create_inferred(conn, domain, object_type, values, now)
+        document = inferred_document(object_type, values)
+        provenance = dict.fromkeys(document, rank_of(object_type))
+        profile_pk = profile_store.insert_profile(
+            conn, domain["id"], profile_engine.new_profile_id(), document, provenance, now.timestamp()
+        )
         created = True
 
     row = next(iter(profile_store.get_by_pks(conn, [profile_pk]).values()))
-    changed = _apply_profile_targets(object_type, values, row)
+    changed = apply_profile_targets(object_type, values, row)
     _apply_standard_targets(conn, domain, object_type, values, key_values, profile_pk, now)
     object_pk = _store_object(conn, domain, object_type, text, unique, stamp, existing, profile_pk, now)
     object_store.replace_keys(conn, domain["id"], object_pk, [(k.name, v) for k, v in key_values.items()])
-    kept = [
-        (k.name, v)
-        for k, v in key_values.items()
-        if "LOOKUP_ONLY" not in k.identifiers and (created or "NEW_ONLY" not in k.identifiers)
-    ]
-    profile_store.add_keys(conn, domain["id"], profile_pk, kept)
+    profile_store.add_keys(conn, domain["id"], profile_pk, found.kept_keys(created))
     _evict(conn, object_type, profile_pk)
     if changed or created:
         profile_engine.save(conn, domain, row, now)
     else:
         profile_store.touch(conn, profile_pk, now.timestamp())
     return Outcome(unique, row["profile_id"], created)
+
+
+def is_stale(existing: Any, stamp: float | None) -> bool:
+    """An object older (by its source timestamp) than the stored one with its UNIQUE value."""
+    return (
+        existing is not None
+        and stamp is not None
+        and existing.source_updated_at is not None
+        and stamp < existing.source_updated_at
+    )
+
+
+def rank_of(object_type: ObjectType) -> int:
+    return int(object_type.definition.get("SourcePriority", profile_engine.UNRANKED))
 
 
 def _key_values(object_type: ObjectType, values: dict[str, str | None], region: str) -> dict[Key, str]:
@@ -146,11 +186,10 @@ def _find_profile(
     return None
 
 
-def _create_inferred(
-    conn: Connection, domain: dict[str, Any], object_type: ObjectType, values: dict[str, str | None], now: datetime
-) -> int:
-    """A profile made by ingestion; at creation only, the first EMAIL_ADDRESS and PHONE_NUMBER
-    fields fill EmailAddress and PhoneNumber even without a Target."""
+def inferred_document(object_type: ObjectType, values: dict[str, str | None]) -> dict[str, Any]:
+    """The first document of a profile made by ingestion: at creation only, the first
+    EMAIL_ADDRESS and PHONE_NUMBER fields fill EmailAddress and PhoneNumber even without a Target
+    (the Target writes follow)."""
     document: dict[str, Any] = {}
     for content_type, target in (("EMAIL_ADDRESS", "EmailAddress"), ("PHONE_NUMBER", "PhoneNumber")):
         first = next(
@@ -159,14 +198,13 @@ def _create_inferred(
         )
         if first:
             document[target] = first
-    rank = object_type.definition.get("SourcePriority", profile_engine.UNRANKED)
-    provenance = dict.fromkeys(document, rank)
-    profile_id = profile_engine.new_profile_id()
-    return profile_store.insert_profile(conn, domain["id"], profile_id, document, provenance, now.timestamp())
+    return document
 
 
-def _apply_profile_targets(object_type: ObjectType, values: dict[str, str | None], row: dict[str, Any]) -> bool:
-    rank = object_type.definition.get("SourcePriority", profile_engine.UNRANKED)
+def apply_profile_targets(object_type: ObjectType, values: dict[str, str | None], row: dict[str, Any]) -> bool:
+    """Write the object's _profile Targets into the profile row's document, by rank; whether
+    anything changed."""
+    rank = rank_of(object_type)
     document, provenance = row["document"], row["provenance"]
     changed = False
     for name, field in object_type.fields.items():

@@ -53,3 +53,28 @@ class Query:
     def dicts(self, conn: Connection, params: dict[str, Any]) -> list[dict[str, Any]]:
         columns = self._compile(conn)[2]
         return [dict(zip(columns, row, strict=True)) for row in self.rows(conn, params)]
+
+
+_MANY: dict[tuple[str, Any, tuple[str, ...]], tuple[str, tuple[str, ...] | None]] = {}
+
+
+def execute_many(conn: Connection, statement: Executable, rows: list[dict[str, Any]]) -> None:
+    """Run an INSERT or UPDATE for every row with the driver's executemany. Every row has the
+    same keys; the statement (``insert(table)``, or an update of bindparams) is compiled once per
+    dialect and set of keys."""
+    if not rows:
+        return
+    keys = tuple(rows[0])
+    cache_key = (conn.dialect.name, statement, keys)
+    found = _MANY.get(cache_key)
+    if found is None:
+        compiled = statement.compile(dialect=conn.dialect, column_keys=list(keys))
+        order = tuple(compiled.positiontup or ()) if conn.dialect.positional else None
+        found = _MANY[cache_key] = (compiled.string, order)
+    sql, order = found
+    params: Any = [tuple(row[name] for name in order) for row in rows] if order is not None else rows
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.executemany(sql, params)
+    finally:
+        cursor.close()
