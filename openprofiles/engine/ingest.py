@@ -255,7 +255,7 @@ def _apply_standard_targets(
         system_id = record.unique_key if record else profile_engine.new_profile_id()
         document[standard["id"]] = system_id
         for path, value in fields.items():
-            profile_engine.set_path(document, path, value)
+            _set_target(document, path, value)
         text = orjson.dumps(document).decode()
         stamp = now.timestamp()
         if record is None:
@@ -269,6 +269,25 @@ def _apply_standard_targets(
             object_store.update_object(conn, pk, {"profile_pk": profile_pk, "document": text, "size": len(text), "updated_at": stamp})
         id_key = "_" + standard["id"][0].lower() + standard["id"][1:]
         object_store.replace_keys(conn, domain["id"], pk, [(k.name, v) for k, v in carrying] + [(id_key, system_id)])
+
+
+def _set_target(document: dict[str, Any], path: str, value: str) -> None:
+    """Write one Target value; ``List[].Member`` spreads a Source that read every element of an
+    array (a JSON list, see engine.mapping) over the list's items, one per element."""
+    if "[]." not in path:
+        profile_engine.set_path(document, path, value)
+        return
+    name, _, member = path.partition("[].")
+    try:
+        values = orjson.loads(value)
+    except orjson.JSONDecodeError:
+        values = [value]
+    items = document.setdefault(name, [])
+    for index, item in enumerate(values if isinstance(values, list) else [values]):
+        while len(items) <= index:
+            items.append({})
+        if item is not None:
+            items[index][member] = item if isinstance(item, str) else orjson.dumps(item).decode()
 
 
 def _store_object(
