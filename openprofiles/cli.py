@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import signal
 import sys
@@ -57,6 +58,10 @@ def _serve(args: argparse.Namespace) -> int:
     )
     logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     app = build_app(settings)
+    # The service models and compiled routes live as long as the process: move them out of the
+    # cyclic collector's way, so its full collections no longer walk them again and again.
+    gc.collect()
+    gc.freeze()
     print(f"openprofiles {__version__}: data {app.store.describe()}", flush=True)
     print(f"openprofiles listening on http://{settings.host}:{settings.port}", flush=True)
     config = uvicorn_config(build_asgi(app), settings)
