@@ -1,4 +1,5 @@
-"""The composition root: build_app(settings) wires the store, the clock and the gateway.
+"""The composition root: build_app(settings) wires the store, the clock, the outbound clients
+(sinks) and the gateway.
 
 Nothing is opened at import time; each App owns its own store, so two Apps (two mock universes,
 or a server and a test) never share state.
@@ -10,8 +11,11 @@ from dataclasses import dataclass, field
 
 from openprofiles.clock import Clock
 from openprofiles.config import Settings
+from openprofiles.engine.dead_letters import deliver_dead_letters
 from openprofiles.engine.expiry import sweep_expired
 from openprofiles.jobs.periodic import Periodic
+from openprofiles.sinks import sqs
+from openprofiles.sinks.aws import Clients
 from openprofiles.store.db import Store
 
 
@@ -25,12 +29,25 @@ class App:
         from openprofiles.gateway import Gateway  # the gateway imports services, which import us
 
         self.gateway = Gateway(self)
-        self.maintenance = Periodic({"expired objects": self.sweep_expired})
+        self.sinks = Clients(self.settings)
+        self.maintenance = Periodic(
+            {"expired objects": self.sweep_expired, "dead letters": self.deliver_dead_letters}
+        )
 
     def sweep_expired(self) -> int:
         """Delete one batch of expired objects (see engine.expiry)."""
         with self.store.transaction() as conn:
             return sweep_expired(conn, self.clock.now())
+
+    def deliver_dead_letters(self) -> int:
+        """Send one batch of dead letters to their domains' queues (see engine.dead_letters)."""
+        return deliver_dead_letters(self.store, self.send_to_sqs, self.clock.now())
+
+    def send_to_sqs(
+        self, queue_url: str, messages: list[str], dedup_ids: list[str]
+    ) -> dict[int, str]:
+        """Send to a queue through the App's SQS client for its region (see sinks.sqs)."""
+        return sqs.send(self.sinks.get("sqs", queue_url), queue_url, messages, dedup_ids)
 
     def close(self) -> None:
         self.maintenance.stop()

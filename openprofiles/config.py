@@ -1,14 +1,22 @@
 """One Settings object for the whole server: CLI flags override OPENPROFILES_* variables, which
-override the defaults below."""
+override the defaults below.
+
+``OPENPROFILES_<SERVICE>_ENDPOINT_URL`` variables (``OPENPROFILES_SQS_ENDPOINT_URL``,
+``OPENPROFILES_KINESIS_ENDPOINT_URL``, ...) point the outbound AWS clients of openprofiles.sinks at
+another endpoint (a moto server, LocalStack): they make ``Settings.endpoint_urls``, keyed by the
+boto3 service name (``<SERVICE>`` lower-cased, ``_`` read as ``-``).
+"""
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 ENV_PREFIX = "OPENPROFILES_"
+_ENDPOINT_URL_VARIABLE = re.compile(r"OPENPROFILES_(\w+)_ENDPOINT_URL")
 
 
 def default_db_path(env: Mapping[str, str] = os.environ) -> Path:
@@ -28,6 +36,17 @@ def parse_accounts(text: str) -> dict[str, str]:
     return accounts
 
 
+def endpoint_urls_from(env: Mapping[str, str]) -> dict[str, str]:
+    """``OPENPROFILES_SQS_ENDPOINT_URL=http://...`` -> ``{"sqs": "http://..."}``; empty values
+    are skipped."""
+    urls = {}
+    for name, value in env.items():
+        found = _ENDPOINT_URL_VARIABLE.fullmatch(name)
+        if found and value.strip():
+            urls[found.group(1).lower().replace("_", "-")] = value.strip()
+    return urls
+
+
 @dataclass(frozen=True)
 class Settings:
     host: str = "127.0.0.1"
@@ -43,6 +62,9 @@ class Settings:
     threads: int | None = None
     #: the region phone numbers without a country code are read in (ISO 3166 code)
     phone_region: str = "US"
+    #: boto3 service name -> endpoint URL of the outbound clients (see openprofiles.sinks.aws);
+    #: a service not named here talks to AWS (or to boto3's own AWS_ENDPOINT_URL_<SERVICE>)
+    endpoint_urls: dict[str, str] = field(default_factory=dict)
 
     def db_url(self) -> str:
         if self.db == "memory":
@@ -55,7 +77,12 @@ class Settings:
     def load(cls, env: Mapping[str, str] = os.environ, **flags: object) -> Settings:
         """Settings from the environment, with the given (non-None) flags taking precedence."""
         values: dict[str, object] = {}
+        endpoint_urls = endpoint_urls_from(env)
+        if endpoint_urls:
+            values["endpoint_urls"] = endpoint_urls
         for item in fields(cls):
+            if item.name == "endpoint_urls":
+                continue
             raw = env.get(ENV_PREFIX + item.name.upper())
             if raw is None:
                 continue

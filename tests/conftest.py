@@ -129,6 +129,37 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     stop_server(process)
 
 
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[str]:
+    """A moto server on a free loopback port, for the AWS services openprofiles sends to (SQS,
+    ...): its URL, for ``Settings(endpoint_urls={"sqs": url})`` and for the test's own clients."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    try:
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"moto server exited with {process.returncode}")
+            try:
+                urllib.request.urlopen(f"{url}/moto-api/data.json", timeout=1).read()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("moto server did not answer") from None
+                time.sleep(0.05)
+    except BaseException:
+        process.kill()
+        process.wait()
+        raise
+    yield url
+    stop_server(process)
+
+
 def new_account() -> str:
     return str(random.SystemRandom().randint(10**11, 10**12 - 1))
 

@@ -38,7 +38,7 @@ from openprofiles.engine.keys import PROFILE_ID_KEY, derived_keys
 from openprofiles.engine.object_types import MAX_OBJECTS_PER_PROFILE, ObjectType
 from openprofiles.errors import ServiceError
 from openprofiles.store import bulk as store
-from openprofiles.store import objects as object_store
+from openprofiles.store import dead_letters as dead_letter_store
 from openprofiles.store import locks
 
 
@@ -120,7 +120,7 @@ class _Batch:
             created = False
             if pk is None:
                 if not self.object_type.allow_profile_creation:
-                    object_store.add_dead_letter(
+                    dead_letter_store.add_dead_letter(
                         self.conn, self.domain_id, self.object_type.name, item.text, NO_PROFILE, self.stamp
                     )
                     result.dead_letters += 1

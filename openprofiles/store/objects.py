@@ -1,4 +1,4 @@
-"""Queries over profile objects, their key values, and dead letters."""
+"""Queries over profile objects and their key values (dead letters: store.dead_letters)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, bindparam, delete, func, insert, or_, select, update
 
-from openprofiles.store.schema import dead_letters, object_keys, profile_objects
+from openprofiles.store.schema import object_keys, profile_objects
 
 _BY_KEY = select(profile_objects).where(
     profile_objects.c.domain_id == bindparam("domain_id"),
@@ -105,16 +105,6 @@ def oldest_beyond(conn: Connection, profile_pk: int, type_name: str | None, keep
 
 def move_objects(conn: Connection, from_pk: int, to_pk: int) -> None:
     conn.execute(update(profile_objects).where(profile_objects.c.profile_pk == from_pk).values(profile_pk=to_pk))
-
-
-def add_dead_letter(
-    conn: Connection, domain_id: int, type_name: str, document: str, reason: str, now: float
-) -> None:
-    conn.execute(
-        insert(dead_letters).values(
-            domain_id=domain_id, object_type_name=type_name, document=document, reason=reason, created_at=now
-        )
-    )
 
 
 def expired(conn: Connection, now: float, limit: int) -> list[int]:

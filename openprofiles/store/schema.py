@@ -136,8 +136,8 @@ object_keys = Table(
     PrimaryKeyConstraint("object_pk", "key_name", "key_value"),
 )
 
-#: objects that found no profile in a type that may not create one, kept for the domain's
-#: dead-letter queue
+#: objects that found no profile in a type that may not create one: the outbox of the domain's
+#: dead-letter queue (see engine.dead_letters)
 dead_letters = Table(
     "dead_letters",
     metadata,
@@ -147,7 +147,15 @@ dead_letters = Table(
     Column("document", Text, nullable=False),
     Column("reason", String(1000), nullable=False),
     Column("created_at", Float, nullable=False),
+    #: when it was sent to the queue, or dropped (no queue); NULL while it is pending
     Column("delivered_at", Float),
+    #: failed sends so far; a row is given up (left undelivered, not retried) at the limit
+    Column("attempts", Integer, nullable=False, default=0, server_default="0"),
+    #: why the last send failed (or why the row was dropped)
+    Column("last_error", Text),
+    #: not retried before this time (backoff after a failed send); NULL: at once
+    Column("next_attempt_at", Float),
+    Index("ix_dead_letters_pending", "delivered_at", "id"),
 )
 
 tags = Table(
