@@ -27,7 +27,7 @@ import orjson
 from sqlalchemy import Connection
 
 from openprofiles.engine import profiles as profile_engine
-from openprofiles.engine.keys import PROFILE_ID_KEY
+from openprofiles.engine.keys import PROFILE_ID_KEY, derived_keys
 from openprofiles.engine.normalize import join_key, normalize
 from openprofiles.engine.object_types import MAX_OBJECTS_PER_PROFILE, Key, ObjectType
 from openprofiles.engine.templates import standard_objects
@@ -113,29 +113,38 @@ def put_profile_object(
     profile_pk = _find_profile(conn, domain["id"], profile_keys, key_values)
     if profile_pk is None and existing is not None:
         profile_pk = existing.profile_pk
-    created = False
+    stamp_now = now.timestamp()
     if profile_pk is None:
         if not object_type.allow_profile_creation:
-            dead_letter_store.add_dead_letter(conn, domain["id"], object_type.name, text, NO_PROFILE, now.timestamp())
+            dead_letter_store.add_dead_letter(conn, domain["id"], object_type.name, text, NO_PROFILE, stamp_now)
             return Outcome(unique, None, False)
-        document = inferred_document(object_type, values)
-        provenance = dict.fromkeys(document, rank_of(object_type))
-        profile_pk = profile_store.insert_profile(
-            conn, domain["id"], profile_engine.new_profile_id(), document, provenance, now.timestamp()
+        # a new profile is written once, with its whole first document
+        row: dict[str, Any] = {"profile_id": profile_engine.new_profile_id(), "document": inferred_document(object_type, values)}
+        row["provenance"] = dict.fromkeys(row["document"], rank_of(object_type))
+        apply_profile_targets(object_type, values, row)
+        row["id"] = profile_store.insert_profile(
+            conn, domain["id"], row["profile_id"], row["document"], row["provenance"], stamp_now
         )
+        profile_store.add_keys(conn, domain["id"], row["id"], derived_keys(row["document"]), derived=1)
         created = True
-
-    row = next(iter(profile_store.get_by_pks(conn, [profile_pk]).values()))
-    changed = apply_profile_targets(object_type, values, row)
+    else:
+        row = profile_store.get_by_pk(conn, profile_pk)
+        before = derived_keys(row["document"])
+        if apply_profile_targets(object_type, values, row):
+            profile_store.update_document(conn, row["id"], row["document"], row["provenance"], stamp_now)
+            profile_store.swap_derived_keys(conn, domain["id"], row["id"], before, derived_keys(row["document"]))
+        else:
+            profile_store.touch(conn, row["id"], stamp_now)
+        created = False
+    profile_pk = row["id"]
     _apply_standard_targets(conn, domain, object_type, values, key_values, profile_pk, now)
     object_pk = _store_object(conn, domain, object_type, text, unique, stamp, existing, profile_pk, now)
-    object_store.replace_keys(conn, domain["id"], object_pk, [(k.name, v) for k, v in key_values.items()])
+    object_store.replace_keys(
+        conn, domain["id"], object_pk, [(k.name, v) for k, v in key_values.items()], fresh=existing is None
+    )
     profile_store.add_keys(conn, domain["id"], profile_pk, found.kept_keys(created))
-    _evict(conn, object_type, profile_pk)
-    if changed or created:
-        profile_engine.save(conn, domain, row, now)
-    else:
-        profile_store.touch(conn, profile_pk, now.timestamp())
+    if not created:
+        _evict(conn, object_type, profile_pk)
     return Outcome(unique, row["profile_id"], created)
 
 
@@ -266,7 +275,10 @@ def _apply_standard_targets(
             })
         else:
             pk = record.id
-            object_store.update_object(conn, pk, {"profile_pk": profile_pk, "document": text, "size": len(text), "updated_at": stamp})
+            object_store.update_object(conn, pk, {
+                "profile_pk": profile_pk, "document": text, "size": len(text), "updated_at": stamp,
+                "source_updated_at": None, "expires_at": None,
+            })
         id_key = "_" + standard["id"][0].lower() + standard["id"][1:]
         object_store.replace_keys(conn, domain["id"], pk, [(k.name, v) for k, v in carrying] + [(id_key, system_id)])
 
@@ -330,7 +342,8 @@ def _source_timestamp(object_type: ObjectType, values: dict[str, str | None]) ->
 
 
 def _evict(conn: Connection, object_type: ObjectType, profile_pk: int) -> None:
-    """MaxProfileObjectCount per type, and the profile-wide quota: the oldest objects go."""
+    """MaxProfileObjectCount per type, and the profile-wide quota: the oldest objects go. (A
+    profile this object created holds one object, so it needs no check.)"""
     cap = object_type.definition.get("MaxProfileObjectCount")
     if cap:
         object_store.delete_objects(conn, object_store.oldest_beyond(conn, profile_pk, object_type.name, cap))

@@ -47,6 +47,16 @@ def _conditions(conn: Connection, domain_id: int, asked: list[tuple[str, list[st
     return conditions
 
 
+def _single_value_page(
+    conn: Connection, domain_id: int, name: str, value: str, raw: str, after: int | None, limit: int
+) -> tuple[list[dict[str, Any]], str | None]:
+    """The usual search, one key and one value: one indexed query answers it whole."""
+    rows = store.holders_page(conn, domain_id, name, value, after, limit + 1)
+    found_by = [{"KeyName": name, "Values": [raw]}]
+    items = [render(row, found_by) for row in rows[:limit]]
+    return items, encode_token("search", [rows[limit - 1]["id"]]) if len(rows) > limit else None
+
+
 def search_profiles(
     conn: Connection,
     domain: dict[str, Any],
@@ -58,6 +68,10 @@ def search_profiles(
     """One page of the profiles that match, and the token of the next page."""
     after = decode_token("search", token, 1)[0] if token else None
     conditions = _conditions(conn, domain["id"], asked)
+    if len(conditions) == 1 and len(conditions[0][1]) == 1 and conditions[0][0] != PROFILE_ID_KEY:
+        name, pairs = conditions[0]
+        (value, raw), = pairs.items()
+        return _single_value_page(conn, domain["id"], name, value, raw, after, max_results)
     selects = [_matching(domain["id"], name, list(pairs)) for name, pairs in conditions if pairs]
     if not selects or (logical_operator == "AND" and len(selects) < len(conditions)):
         return [], None

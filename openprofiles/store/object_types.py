@@ -7,23 +7,26 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, Row, bindparam, delete, insert, select, update
 
+from openprofiles.store.query import Query
 from openprofiles.store.schema import object_keys, object_types, profile_objects, search_keys
 
-_GET = select(object_types).where(
-    object_types.c.domain_id == bindparam("domain_id"), object_types.c.name == bindparam("name")
+_GET = Query(
+    select(object_types).where(
+        object_types.c.domain_id == bindparam("domain_id"), object_types.c.name == bindparam("name")
+    )
 )
 
 
-def _decode(row: Row[Any]) -> dict[str, Any]:
-    out = dict(row._mapping)
+def _decode(row: Row[Any] | dict[str, Any]) -> dict[str, Any]:
+    out = dict(row) if isinstance(row, dict) else dict(row._mapping)
     out["definition_text"] = out["definition"]
     out["definition"] = orjson.loads(out["definition"])
     return out
 
 
 def get(conn: Connection, domain_id: int, name: str) -> dict[str, Any] | None:
-    row = conn.execute(_GET, {"domain_id": domain_id, "name": name}).first()
-    return None if row is None else _decode(row)
+    rows = _GET.dicts(conn, {"domain_id": domain_id, "name": name})
+    return _decode(rows[0]) if rows else None
 
 
 def upsert(conn: Connection, domain_id: int, name: str, definition: dict[str, Any], now: float) -> None:
@@ -87,14 +90,16 @@ def key_types(conn: Connection, domain_id: int, excluding: str | None = None) ->
     return found
 
 
-_REGISTERED = select(search_keys.c.content_types).where(
-    search_keys.c.domain_id == bindparam("domain_id"), search_keys.c.key_name == bindparam("key_name")
+_REGISTERED = Query(
+    select(search_keys.c.content_types).where(
+        search_keys.c.domain_id == bindparam("domain_id"), search_keys.c.key_name == bindparam("key_name")
+    )
 )
 
 
 def registered_key_type(conn: Connection, domain_id: int, key_name: str) -> tuple[str, ...] | None:
-    text = conn.execute(_REGISTERED, {"domain_id": domain_id, "key_name": key_name}).scalar()
-    return None if text is None else tuple(text.split(","))
+    rows = _REGISTERED.rows(conn, {"domain_id": domain_id, "key_name": key_name})
+    return tuple(rows[0][0].split(",")) if rows else None
 
 
 def register_keys(conn: Connection, domain_id: int, types: dict[str, tuple[str, ...]]) -> None:

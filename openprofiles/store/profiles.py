@@ -9,20 +9,70 @@ import orjson
 from sqlalchemy import ARRAY, Connection, Row, Text, and_, bindparam, delete, func, insert, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import JSONB
 
+from openprofiles.store.query import Query, insert_ignoring_duplicates, run_many
 from openprofiles.store.schema import object_keys, profile_keys, profile_objects, profiles
 
-_BY_ID = select(profiles).where(
+# The statements of the request paths, built once (see store.query).
+_SELECT_BY_ID = select(profiles).where(
     profiles.c.domain_id == bindparam("domain_id"), profiles.c.profile_id == bindparam("profile_id")
 )
-_FIND = select(profile_keys.c.profile_pk).where(
-    profile_keys.c.domain_id == bindparam("domain_id"),
-    profile_keys.c.key_name == bindparam("key_name"),
-    profile_keys.c.key_value == bindparam("key_value"),
+_BY_ID = Query(_SELECT_BY_ID)
+_BY_ID_LOCKED = Query(_SELECT_BY_ID.with_for_update())
+_BY_PK = Query(select(profiles).where(profiles.c.id == bindparam("pk")))
+_FIND = Query(
+    select(profile_keys.c.profile_pk).where(
+        profile_keys.c.domain_id == bindparam("domain_id"),
+        profile_keys.c.key_name == bindparam("key_name"),
+        profile_keys.c.key_value == bindparam("key_value"),
+    )
+)
+_HOLDERS_PAGE = Query(
+    select(profiles)
+    .distinct()
+    .join(profile_keys, profile_keys.c.profile_pk == profiles.c.id)
+    .where(
+        profile_keys.c.domain_id == bindparam("domain_id"),
+        profile_keys.c.key_name == bindparam("key_name"),
+        profile_keys.c.key_value == bindparam("key_value"),
+        profiles.c.id > bindparam("after"),
+    )
+    .order_by(profiles.c.id)
+    .limit(bindparam("limit"))
+)
+_INSERT = Query(
+    insert(profiles)
+    .values({c: bindparam(c) for c in ("domain_id", "profile_id", "document", "provenance", "size", "created_at", "updated_at")})
+    .returning(profiles.c.id)
+)
+_UPDATE = Query(
+    update(profiles)
+    .where(profiles.c.id == bindparam("pk"))
+    .values(
+        document=bindparam("document"),
+        provenance=bindparam("provenance"),
+        size=bindparam("size"),
+        updated_at=bindparam("updated_at"),
+    )
+)
+_TOUCH = Query(update(profiles).where(profiles.c.id == bindparam("pk")).values(updated_at=bindparam("updated_at")))
+_ADD_KEY = Query(insert_ignoring_duplicates(profile_keys))
+_DERIVED_OF = Query(
+    select(profile_keys.c.key_name, profile_keys.c.key_value).where(
+        profile_keys.c.profile_pk == bindparam("pk"), profile_keys.c.derived == 1
+    )
+)
+_DROP_DERIVED = Query(
+    delete(profile_keys).where(
+        profile_keys.c.profile_pk == bindparam("pk"),
+        profile_keys.c.derived == 1,
+        profile_keys.c.key_name == bindparam("key_name"),
+        profile_keys.c.key_value == bindparam("key_value"),
+    )
 )
 
 
-def _decode(row: Row[Any]) -> dict[str, Any]:
-    out = dict(row._mapping)
+def _decode(row: Row[Any] | dict[str, Any]) -> dict[str, Any]:
+    out = dict(row) if isinstance(row, dict) else dict(row._mapping)
     out["document"] = orjson.loads(out["document"])
     out["provenance"] = orjson.loads(out["provenance"])
     return out
@@ -37,25 +87,27 @@ def insert_profile(
     now: float,
 ) -> int:
     text = orjson.dumps(document)
-    result = conn.execute(
-        insert(profiles).values(
-            domain_id=domain_id,
-            profile_id=profile_id,
-            document=text.decode(),
-            provenance=orjson.dumps(provenance).decode(),
-            size=len(text),
-            created_at=now,
-            updated_at=now,
-        )
-    )
-    return int(result.inserted_primary_key[0])
+    params = {
+        "domain_id": domain_id,
+        "profile_id": profile_id,
+        "document": text.decode(),
+        "provenance": orjson.dumps(provenance).decode(),
+        "size": len(text),
+        "created_at": now,
+        "updated_at": now,
+    }
+    return int(_INSERT.rows(conn, params)[0][0])
 
 
 def get(conn: Connection, domain_id: int, profile_id: str, lock: bool = False) -> dict[str, Any] | None:
     """One profile by id; ``lock`` holds its row until the transaction ends (PostgreSQL)."""
-    query = _BY_ID.with_for_update() if lock else _BY_ID
-    row = conn.execute(query, {"domain_id": domain_id, "profile_id": profile_id}).first()
-    return None if row is None else _decode(row)
+    query = _BY_ID_LOCKED if lock else _BY_ID
+    rows = query.dicts(conn, {"domain_id": domain_id, "profile_id": profile_id})
+    return _decode(rows[0]) if rows else None
+
+
+def get_by_pk(conn: Connection, pk: int) -> dict[str, Any]:
+    return _decode(_BY_PK.dicts(conn, {"pk": pk})[0])
 
 
 def get_many(conn: Connection, domain_id: int, profile_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
@@ -74,20 +126,18 @@ def update_document(
     conn: Connection, pk: int, document: dict[str, Any], provenance: dict[str, int], now: float
 ) -> None:
     text = orjson.dumps(document)
-    conn.execute(
-        update(profiles)
-        .where(profiles.c.id == pk)
-        .values(
-            document=text.decode(),
-            provenance=orjson.dumps(provenance).decode(),
-            size=len(text),
-            updated_at=now,
-        )
-    )
+    params = {
+        "pk": pk,
+        "document": text.decode(),
+        "provenance": orjson.dumps(provenance).decode(),
+        "size": len(text),
+        "updated_at": now,
+    }
+    _UPDATE.run(conn, params)
 
 
 def touch(conn: Connection, pk: int, now: float) -> None:
-    conn.execute(update(profiles).where(profiles.c.id == pk).values(updated_at=now))
+    _TOUCH.run(conn, {"pk": pk, "updated_at": now})
 
 
 def delete_profile(conn: Connection, pk: int) -> None:
@@ -99,10 +149,18 @@ def delete_profile(conn: Connection, pk: int) -> None:
     conn.execute(delete(profiles).where(profiles.c.id == pk))
 
 
+def holders_page(
+    conn: Connection, domain_id: int, key_name: str, key_value: str, after: int | None, limit: int
+) -> list[dict[str, Any]]:
+    """The profiles holding a key value, in id order after ``after``, at most ``limit``."""
+    params = {"domain_id": domain_id, "key_name": key_name, "key_value": key_value, "after": after or 0, "limit": limit}
+    return [_decode(row) for row in _HOLDERS_PAGE.dicts(conn, params)]
+
+
 def find(conn: Connection, domain_id: int, key_name: str, key_value: str) -> list[int]:
     """The profiles that hold the key value."""
     params = {"domain_id": domain_id, "key_name": key_name, "key_value": key_value}
-    return sorted({pk for (pk,) in conn.execute(_FIND, params)})
+    return sorted({pk for (pk,) in _FIND.rows(conn, params)})
 
 
 def key_pairs(conn: Connection, pk: int) -> list[tuple[str, str, int]]:
@@ -116,32 +174,27 @@ def key_pairs(conn: Connection, pk: int) -> list[tuple[str, str, int]]:
 def add_keys(
     conn: Connection, domain_id: int, pk: int, pairs: Iterable[tuple[str, str]], derived: int = 0
 ) -> None:
-    """Add key rows, skipping the ones the profile already has."""
-    wanted = set(pairs)
-    if not wanted:
-        return
-    have = {(n, v) for n, v, d in key_pairs(conn, pk) if d == derived}
+    """Add key rows; a row the profile already has is left as it is."""
     rows = [
         {"domain_id": domain_id, "key_name": n, "key_value": v, "profile_pk": pk, "derived": derived}
-        for n, v in sorted(wanted - have)
+        for n, v in sorted(set(pairs))
     ]
-    if rows:
-        conn.execute(insert(profile_keys), rows)
+    run_many(conn, _ADD_KEY, rows)
+
+
+def swap_derived_keys(
+    conn: Connection, domain_id: int, pk: int, before: set[tuple[str, str]], after: set[tuple[str, str]]
+) -> None:
+    """Change the profile's derived key rows from ``before`` to ``after``."""
+    stale = [{"pk": pk, "key_name": n, "key_value": v} for n, v in sorted(before - after)]
+    run_many(conn, _DROP_DERIVED, stale)
+    add_keys(conn, domain_id, pk, after - before, derived=1)
 
 
 def replace_derived_keys(conn: Connection, domain_id: int, pk: int, pairs: set[tuple[str, str]]) -> None:
     """Make the profile's derived key rows exactly ``pairs``."""
-    have = {(n, v) for n, v, d in key_pairs(conn, pk) if d == 1}
-    stale = have - pairs
-    if stale:
-        conn.execute(
-            delete(profile_keys).where(
-                profile_keys.c.profile_pk == pk,
-                profile_keys.c.derived == 1,
-                or_(*(and_(profile_keys.c.key_name == n, profile_keys.c.key_value == v) for n, v in stale)),
-            )
-        )
-    add_keys(conn, domain_id, pk, pairs - have, derived=1)
+    have = {(n, v) for n, v in _DERIVED_OF.rows(conn, {"pk": pk})}
+    swap_derived_keys(conn, domain_id, pk, have, pairs)
 
 
 def remove_keys(conn: Connection, pk: int, key_name: str, values: list[str]) -> int:

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Table, bindparam
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql import Executable
 
 
@@ -24,7 +25,8 @@ class _Compiled(NamedTuple):
 class Query:
     __slots__ = ("statement", "_compiled")
 
-    def __init__(self, statement: Executable) -> None:
+    def __init__(self, statement: Executable | dict[str, Executable]) -> None:
+        """One statement for every dialect, or a statement per dialect name."""
         self.statement = statement
         self._compiled: dict[str, _Compiled] = {}
 
@@ -32,7 +34,8 @@ class Query:
         dialect = conn.dialect
         found = self._compiled.get(dialect.name)
         if found is None:
-            compiled = self.statement.compile(dialect=dialect)
+            statement = self.statement[dialect.name] if isinstance(self.statement, dict) else self.statement
+            compiled = statement.compile(dialect=dialect)
             order = tuple(compiled.positiontup or ()) if dialect.positional else None
             columns = tuple(c[0] for c in getattr(compiled, "_result_columns", ()))
             found = _Compiled(compiled.string, order, columns, dict(compiled.params))
@@ -53,6 +56,45 @@ class Query:
     def dicts(self, conn: Connection, params: dict[str, Any]) -> list[dict[str, Any]]:
         columns = self._compile(conn)[2]
         return [dict(zip(columns, row, strict=True)) for row in self.rows(conn, params)]
+
+    def run(self, conn: Connection, params: dict[str, Any]) -> int:
+        """Execute an INSERT, UPDATE or DELETE that returns no rows; the number of rows hit."""
+        sql, order, _, defaults = self._compile(conn)
+        given = {**defaults, **params}
+        args: Any = tuple(given[name] for name in order) if order is not None else given
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(sql, args)
+            return int(cursor.rowcount)
+        finally:
+            cursor.close()
+
+
+def insert_ignoring_duplicates(table: Table) -> dict[str, Executable]:
+    """INSERT of every column (as bindparams named after them) that skips a row whose key is
+    there already: ``ON CONFLICT DO NOTHING``, written by each dialect's own construct."""
+    values = {c.name: bindparam(c.name) for c in table.c}
+    return {
+        "sqlite": sqlite.insert(table).values(values).on_conflict_do_nothing(),
+        "postgresql": postgresql.insert(table).values(values).on_conflict_do_nothing(),
+    }
+
+
+def run_many(conn: Connection, query: Query, rows: list[dict[str, Any]]) -> None:
+    """Execute a prepared Query once per row, with the driver's executemany."""
+    if not rows:
+        return
+    sql, order, _, defaults = query._compile(conn)
+    params: Any = (
+        [tuple({**defaults, **row}[name] for name in order) for row in rows]
+        if order is not None
+        else [{**defaults, **row} for row in rows]
+    )
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.executemany(sql, params)
+    finally:
+        cursor.close()
 
 
 _MANY: dict[tuple[str, Any, tuple[str, ...]], tuple[str, tuple[str, ...] | None]] = {}
