@@ -72,9 +72,10 @@ class Store:
 
         @event.listens_for(engine, "begin")
         def _on_begin(conn: Connection) -> None:
-            immediate = conn.get_execution_options().get("immediate", False)
-            # straight to the driver: this runs on every call, and needs no statement machinery
-            conn.connection.driver_connection.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
+            # Core begins lazily at its first statement; the transaction is open already then
+            driver = conn.connection.driver_connection
+            if not driver.in_transaction:
+                driver.execute("BEGIN")
 
         return engine
 
@@ -82,19 +83,44 @@ class Store:
     def transaction(self) -> Iterator[Connection]:
         """A writing transaction: committed when the block ends, rolled back if it raises."""
         with self._lock or nullcontext(), self._connection() as conn:
-            if not conn.get_execution_options().get("immediate"):
-                conn.execution_options(immediate=True)
-            with conn.begin():
-                yield conn
+            if self._held_by_thread:
+                with self._sqlite_transaction(conn, "BEGIN IMMEDIATE"):
+                    yield conn
+            else:
+                with conn.begin():
+                    yield conn
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
         """A reading transaction: one consistent snapshot, nothing written."""
         with self._lock or nullcontext(), self._connection() as conn:
-            if conn.get_execution_options().get("immediate"):
-                conn.execution_options(immediate=False)
-            with conn.begin():
-                yield conn
+            if self._held_by_thread:
+                with self._sqlite_transaction(conn, "BEGIN"):
+                    yield conn
+            else:
+                with conn.begin():
+                    yield conn
+
+    @staticmethod
+    @contextmanager
+    def _sqlite_transaction(conn: Connection, begin: str) -> Iterator[None]:
+        """BEGIN and COMMIT sent straight to the driver: Core's transaction objects cost more
+        than a short call's work. A Core statement run inside joins this transaction (see
+        _on_begin), and Core's own bookkeeping is closed with it."""
+        driver = conn.connection.driver_connection
+        driver.execute(begin)
+        try:
+            yield
+        except BaseException:
+            if conn.in_transaction():
+                conn.rollback()
+            if driver.in_transaction:
+                driver.execute("ROLLBACK")
+            raise
+        if conn.in_transaction():
+            conn.commit()
+        if driver.in_transaction:
+            driver.execute("COMMIT")
 
     @contextmanager
     def _connection(self) -> Iterator[Connection]:
