@@ -65,7 +65,6 @@ def put_profile_objects(
     object_type: ObjectType,
     texts: Iterable[str],
     now: datetime,
-    default_region: str = "US",
 ) -> BatchResult:
     """Ingest one batch of objects (JSON texts) of one type."""
     result = BatchResult()
@@ -73,13 +72,13 @@ def put_profile_objects(
     items: list[tuple[int, Evaluated]] = []
     for position, text in enumerate(texts):
         try:
-            items.append((position, evaluate(object_type, text, default_region)))
+            items.append((position, evaluate(object_type, text, domain["phone_region"])))
         except ServiceError as error:
             result.errors.append((position, error.message))
     if _needs_per_object_path(object_type):
         for position, item in items:
             try:
-                outcome = put_profile_object(conn, domain, object_type, item.text, now, default_region)
+                outcome = put_profile_object(conn, domain, object_type, item.text, now)
             except ServiceError as error:
                 result.errors.append((position, error.message))
                 continue
@@ -97,6 +96,7 @@ class _Batch:
     def __init__(self, conn: Connection, domain: dict[str, Any], object_type: ObjectType, now: datetime) -> None:
         self.conn, self.domain, self.object_type = conn, domain, object_type
         self.domain_id = domain["id"]
+        self.region = domain["phone_region"]
         self.stamp = now.timestamp()
         days = object_type.definition.get("ExpirationDays", domain["default_expiration_days"])
         self.expires_at = (now + timedelta(days=days)).timestamp()
@@ -161,12 +161,12 @@ class _Batch:
         touched = {pk for holders in self.index.values() for pk in holders}
         touched |= {row["profile_pk"] for row in self.existing.values()}
         self.profiles = store.profiles_by_pk(self.conn, touched)
-        self.derived = {pk: derived_keys(row["document"]) for pk, row in self.profiles.items()}
+        self.derived = {pk: derived_keys(row["document"], self.region) for pk, row in self.profiles.items()}
 
     def _derive(self, pk: int) -> None:
         """Keep the index true as a profile's document changes its derived keys, as the
         one-by-one path does when it saves the profile between objects."""
-        before, after = self.derived.get(pk, set()), derived_keys(self.profiles[pk]["document"])
+        before, after = self.derived.get(pk, set()), derived_keys(self.profiles[pk]["document"], self.region)
         for name, value in before - after:
             if (name, value, pk) not in self.stored and (name, value, pk) not in self.new_keys:
                 self.index.get((name, value), set()).discard(pk)

@@ -51,6 +51,7 @@ def create_domain(
     settings: dict[str, Any],
     tags: dict[str, str],
     now: datetime,
+    phone_region: str = "US",
 ) -> dict[str, Any]:
     if store.get(conn, tenant.account_id, tenant.region, name) is not None:
         raise BadRequestException(f"Domain {name} already exists")
@@ -62,6 +63,7 @@ def create_domain(
         account_id=tenant.account_id,
         region=tenant.region,
         domain_name=name,
+        phone_region=phone_region,
         created_at=stamp,
         updated_at=stamp,
     )

@@ -71,7 +71,7 @@ class Evaluated:
         ]
 
 
-def evaluate(object_type: ObjectType, text: str, default_region: str = "US") -> Evaluated:
+def evaluate(object_type: ObjectType, text: str, default_region: str) -> Evaluated:
     """Read an object through its type; BadRequestException when it cannot be ingested."""
     try:
         record = orjson.loads(text)
@@ -100,9 +100,9 @@ def put_profile_object(
     object_type: ObjectType,
     text: str,
     now: datetime,
-    default_region: str = "US",
 ) -> Outcome:
-    found = evaluate(object_type, text, default_region)
+    region = domain["phone_region"]
+    found = evaluate(object_type, text, region)
     values, key_values, unique, stamp = found.values, found.key_values, found.unique, found.stamp
     profile_keys = [k for k in object_type.keys if k.is_profile]
     locks.lock_values(conn, domain["id"], [(object_type.name, unique)] + [(k.name, v) for k, v in key_values.items() if k.is_profile])
@@ -125,14 +125,16 @@ def put_profile_object(
         row["id"] = profile_store.insert_profile(
             conn, domain["id"], row["profile_id"], row["document"], row["provenance"], stamp_now
         )
-        profile_store.add_keys(conn, domain["id"], row["id"], derived_keys(row["document"]), derived=1)
+        profile_store.add_keys(conn, domain["id"], row["id"], derived_keys(row["document"], region), derived=1)
         created = True
     else:
         row = profile_store.get_by_pk(conn, profile_pk)
-        before = derived_keys(row["document"])
+        before = derived_keys(row["document"], region)
         if apply_profile_targets(object_type, values, row):
             profile_store.update_document(conn, row["id"], row["document"], row["provenance"], stamp_now)
-            profile_store.swap_derived_keys(conn, domain["id"], row["id"], before, derived_keys(row["document"]))
+            profile_store.swap_derived_keys(
+                conn, domain["id"], row["id"], before, derived_keys(row["document"], region)
+            )
         else:
             profile_store.touch(conn, row["id"], stamp_now)
         created = False

@@ -59,7 +59,7 @@ _DERIVED_FIELDS = {
 }
 
 
-def derived_keys(document: dict[str, Any], default_region: str = "US") -> set[tuple[str, str]]:
+def derived_keys(document: dict[str, Any], default_region: str) -> set[tuple[str, str]]:
     """The (key name, normalized value) pairs a profile's own fields put in the index."""
     found: set[tuple[str, str]] = set()
     for key, fields in _DERIVED_FIELDS.items():
@@ -85,19 +85,20 @@ def key_content_types(conn: Connection, domain_id: int, key_name: str) -> tuple[
     return type_store.registered_key_type(conn, domain_id, key_name) or ("STRING",)
 
 
-def normalizer(conn: Connection, domain_id: int, key_name: str) -> Callable[[str], str | None]:
+def normalizer(conn: Connection, domain: dict[str, Any], key_name: str) -> Callable[[str], str | None]:
     """How to normalize a value of this key as its stored values were. A key over several
     fields is matched by its parts joined with one space."""
     if key_name == PROFILE_ID_KEY:
         return lambda value: value
-    types = key_content_types(conn, domain_id, key_name)
+    types = key_content_types(conn, domain["id"], key_name)
     content_type = types[0] if len(types) == 1 else "STRING"
-    return lambda value: normalize(value, content_type)
+    region = domain["phone_region"]
+    return lambda value: normalize(value, content_type, default_region=region)
 
 
 def normalized_values(
     conn: Connection, domain: dict[str, Any], key_name: str, values: list[str]
 ) -> list[str]:
     """The distinct normalized values, empty ones dropped."""
-    found = map(normalizer(conn, domain["id"], key_name), values)
+    found = map(normalizer(conn, domain, key_name), values)
     return list(dict.fromkeys(v for v in found if v))

@@ -87,7 +87,7 @@ def create_profile(conn: Connection, domain: dict[str, Any], fields: dict[str, A
     provenance = dict.fromkeys(leaf_paths(document), MANUAL)
     profile_id = new_profile_id()
     pk = store.insert_profile(conn, domain["id"], profile_id, document, provenance, now.timestamp())
-    store.replace_derived_keys(conn, domain["id"], pk, derived_keys(document))
+    store.replace_derived_keys(conn, domain["id"], pk, derived_keys(document, domain["phone_region"]))
     return profile_id
 
 
@@ -119,7 +119,7 @@ def _assign(document: dict[str, Any], provenance: dict[str, int], path: str, val
 def save(conn: Connection, domain: dict[str, Any], row: dict[str, Any], now: datetime) -> None:
     """Write a changed document back, and rebuild the keys it derives."""
     store.update_document(conn, row["id"], row["document"], row["provenance"], now.timestamp())
-    store.replace_derived_keys(conn, domain["id"], row["id"], derived_keys(row["document"]))
+    store.replace_derived_keys(conn, domain["id"], row["id"], derived_keys(row["document"], domain["phone_region"]))
 
 
 def delete_profile(conn: Connection, domain: dict[str, Any], profile_id: str) -> None:

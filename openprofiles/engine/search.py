@@ -34,10 +34,10 @@ def _matching(domain_id: int, key_name: str, values: list[str]) -> Select[Any]:
     )
 
 
-def _conditions(conn: Connection, domain_id: int, asked: list[tuple[str, list[str]]]) -> list[Condition]:
+def _conditions(conn: Connection, domain: dict[str, Any], asked: list[tuple[str, list[str]]]) -> list[Condition]:
     conditions = []
     for name, values in asked:
-        normalize = normalizer(conn, domain_id, name)
+        normalize = normalizer(conn, domain, name)
         pairs: dict[str, str] = {}
         for raw in values:
             value = normalize(raw)
@@ -67,7 +67,7 @@ def search_profiles(
 ) -> tuple[list[dict[str, Any]], str | None]:
     """One page of the profiles that match, and the token of the next page."""
     after = decode_token("search", token, 1)[0] if token else None
-    conditions = _conditions(conn, domain["id"], asked)
+    conditions = _conditions(conn, domain, asked)
     if len(conditions) == 1 and len(conditions[0][1]) == 1 and conditions[0][0] != PROFILE_ID_KEY:
         name, pairs = conditions[0]
         (value, raw), = pairs.items()

@@ -42,6 +42,9 @@ domains = Table(
     Column("region", String(32), nullable=False),
     Column("domain_name", String(64), nullable=False),
     Column("default_expiration_days", Integer, nullable=False),
+    #: how phone numbers without a country code are read in this domain's keys, fixed at creation
+    #: (from OPENPROFILES_PHONE_REGION) so that old and new key values always agree
+    Column("phone_region", String(2), nullable=False),
     Column("default_encryption_key", String(255)),
     Column("dead_letter_queue_url", String(255)),
     Column("matching", Text),
@@ -158,6 +161,20 @@ dead_letters = Table(
     Index("ix_dead_letters_pending", "delivered_at", "id"),
 )
 
+#: calculated attribute definitions: the API members that define each one (see
+#: engine.calculated.definitions)
+calculated_attributes = Table(
+    "calculated_attributes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("domain_id", Integer, ForeignKey("domains.id"), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("definition", Text, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    UniqueConstraint("domain_id", "name", name="uq_calculated_attributes_name"),
+)
+
 tags = Table(
     "tags",
     metadata,
@@ -168,8 +185,47 @@ tags = Table(
     Column("tag_value", String(256), nullable=False),
 )
 
+#: rule-based matching's index, rebuilt by each pass: the signature (a hash of the normalized
+#: values, see engine.matching.rules) of each profile at each rule level; grouped in SQL
+match_signatures = Table(
+    "match_signatures",
+    metadata,
+    Column("domain_id", Integer, ForeignKey("domains.id"), nullable=False),
+    Column("level", Integer, nullable=False),
+    Column("signature", String(32), nullable=False),
+    Column("profile_pk", BigInteger, nullable=False),
+    PrimaryKeyConstraint("domain_id", "level", "signature", "profile_pk"),
+)
+
+#: the match groups of the last rule-based pass (ListRuleBasedMatches, GetSimilarProfiles). By
+#: profile id, not row id: a deleted profile's rows then match no profile, even one that reuses
+#: its row id before the next pass
+rule_based_matches = Table(
+    "rule_based_matches",
+    metadata,
+    Column("domain_id", Integer, ForeignKey("domains.id"), nullable=False),
+    Column("match_id", String(32), nullable=False),
+    Column("rule_level", Integer, nullable=False),
+    Column("profile_id", String(32), nullable=False),
+    PrimaryKeyConstraint("domain_id", "match_id", "profile_id"),
+    Index("ix_rule_based_matches_profile", "domain_id", "profile_id"),
+)
+
+#: each domain's last rule-based pass, and its profiles' count and newest update then: a domain
+#: whose figures differ now has changed since (see engine.matching.runner)
+rule_based_passes = Table(
+    "rule_based_passes",
+    metadata,
+    Column("domain_id", Integer, ForeignKey("domains.id"), primary_key=True),
+    Column("profile_count", Integer, nullable=False),
+    Column("newest_update", Float),
+    Column("passed_at", Float, nullable=False),
+)
+
 #: tables whose rows belong to a domain (by a domain_id column), children first: deleting a
 #: domain empties them in this order
 DOMAIN_TABLES = (
-    object_keys, profile_objects, profile_keys, profiles, search_keys, object_types, dead_letters
+    match_signatures, rule_based_matches, rule_based_passes,
+    object_keys, profile_objects, profile_keys, profiles, search_keys, object_types, dead_letters,
+    calculated_attributes,
 )

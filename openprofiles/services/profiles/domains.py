@@ -32,7 +32,8 @@ def _describe(ctx: RequestContext, conn: Any, row: dict[str, Any]) -> dict[str, 
 def create_domain(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
     with ctx.app.store.transaction() as conn:
         row = engine.create_domain(
-            conn, ctx.tenant, req["DomainName"], req, req.get("Tags", {}), ctx.app.clock.now()
+            conn, ctx.tenant, req["DomainName"], req, req.get("Tags", {}), ctx.app.clock.now(),
+            ctx.app.settings.phone_region,
         )
         return _describe(ctx, conn, row)
 

@@ -20,7 +20,7 @@ def put_profile_object(ctx: RequestContext, req: dict[str, Any]) -> dict[str, An
     with ctx.app.store.transaction() as conn:
         domain = get_domain(conn, ctx.tenant, req["DomainName"])
         object_type = object_type_for_ingestion(conn, domain, req["ObjectTypeName"], now)
-        outcome = ingest(conn, domain, object_type, req["Object"], now, ctx.app.settings.phone_region)
+        outcome = ingest(conn, domain, object_type, req["Object"], now)
     return {"ProfileObjectUniqueKey": outcome.unique_key}
 
 

@@ -565,3 +565,18 @@ def test_search_in_unknown_domain_is_not_found(profiles, unique):
             DomainName=unique("missing"), KeyName="_email", Values=["a@example.com"]
         )
     assert error_of(excinfo)[::2] == ("ResourceNotFoundException", 404)
+
+
+def test_phone_region_is_fixed_per_domain_at_creation():
+    """A domain reads local phone numbers in the region configured when it was created."""
+    import boto3
+
+    from openprofiles.config import Settings
+    from openprofiles.mock import mock_profiles
+
+    with mock_profiles(Settings(db="memory", phone_region="GB")):
+        client = boto3.client("customer-profiles", region_name="eu-west-2")
+        client.create_domain(DomainName="uk", DefaultExpirationDays=30)
+        pid = client.create_profile(DomainName="uk", PhoneNumber="020 7946 0958")["ProfileId"]
+        found = client.search_profiles(DomainName="uk", KeyName="_phone", Values=["+44 20 7946 0958"])["Items"]
+        assert [p["ProfileId"] for p in found] == [pid]
