@@ -9,6 +9,7 @@ import orjson
 from sqlalchemy import Connection, bindparam, delete, func, insert, select, text, update
 
 from openprofiles.store.objects import delete_objects, oldest_beyond
+from openprofiles.store.profiles import UPDATE_STATEMENT, encode
 from openprofiles.store.query import execute_many
 from openprofiles.store.schema import object_keys, profile_keys, profile_objects, profiles
 
@@ -98,16 +99,6 @@ def profiles_by_pk(conn: Connection, pks: Iterable[int]) -> dict[int, dict[str, 
     return found
 
 
-_UPDATE_PROFILE = (
-    update(profiles)
-    .where(profiles.c.id == bindparam("pk"))
-    .values(
-        document=bindparam("document"),
-        provenance=bindparam("provenance"),
-        size=bindparam("size"),
-        updated_at=bindparam("updated_at"),
-    )
-)
 _TOUCH_PROFILE = update(profiles).where(profiles.c.id == bindparam("pk")).values(updated_at=bindparam("updated_at"))
 _UPDATE_OBJECT = (
     update(profile_objects)
@@ -121,11 +112,6 @@ _UPDATE_OBJECT = (
         expires_at=bindparam("expires_at"),
     )
 )
-
-
-def _profile_row(profile: dict[str, Any]) -> dict[str, Any]:
-    document = orjson.dumps(profile["document"])
-    return {"document": document.decode(), "provenance": orjson.dumps(profile["provenance"]).decode(), "size": len(document)}
 
 
 def write_batch(
@@ -145,13 +131,13 @@ def write_batch(
             conn,
             insert(profiles),
             [
-                {"id": p["id"], "domain_id": domain_id, "profile_id": p["profile_id"], **_profile_row(p),
+                {"id": p["id"], "domain_id": domain_id, "profile_id": p["profile_id"], **encode(p["document"], p["provenance"]),
                  "created_at": now, "updated_at": now}
                 for p in new_profiles
             ],
         )
     if changed_profiles:
-        execute_many(conn, _UPDATE_PROFILE, [{"pk": p["id"], **_profile_row(p), "updated_at": now} for p in changed_profiles])
+        execute_many(conn, UPDATE_STATEMENT, [{"pk": p["id"], **encode(p["document"], p["provenance"]), "updated_at": now} for p in changed_profiles])
     fresh = {p["id"] for p in new_profiles}
     touched = {o["profile_pk"] for o in objects} - fresh - {p["id"] for p in changed_profiles}
     if touched:

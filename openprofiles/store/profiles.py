@@ -44,7 +44,7 @@ _INSERT = Query(
     .values({c: bindparam(c) for c in ("domain_id", "profile_id", "document", "provenance", "size", "created_at", "updated_at")})
     .returning(profiles.c.id)
 )
-_UPDATE = Query(
+UPDATE_STATEMENT = (
     update(profiles)
     .where(profiles.c.id == bindparam("pk"))
     .values(
@@ -54,6 +54,7 @@ _UPDATE = Query(
         updated_at=bindparam("updated_at"),
     )
 )
+_UPDATE = Query(UPDATE_STATEMENT)
 _TOUCH = Query(update(profiles).where(profiles.c.id == bindparam("pk")).values(updated_at=bindparam("updated_at")))
 _ADD_KEY = Query(insert_ignoring_duplicates(profile_keys))
 _DERIVED_OF = Query(
@@ -78,6 +79,12 @@ def _decode(row: Row[Any] | dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def encode(document: dict[str, Any], provenance: dict[str, int]) -> dict[str, Any]:
+    """The stored columns of a profile's document: its JSON, provenance and size."""
+    text = orjson.dumps(document)
+    return {"document": text.decode(), "provenance": orjson.dumps(provenance).decode(), "size": len(text)}
+
+
 def insert_profile(
     conn: Connection,
     domain_id: int,
@@ -86,17 +93,8 @@ def insert_profile(
     provenance: dict[str, int],
     now: float,
 ) -> int:
-    text = orjson.dumps(document)
-    params = {
-        "domain_id": domain_id,
-        "profile_id": profile_id,
-        "document": text.decode(),
-        "provenance": orjson.dumps(provenance).decode(),
-        "size": len(text),
-        "created_at": now,
-        "updated_at": now,
-    }
-    return int(_INSERT.rows(conn, params)[0][0])
+    params = {"domain_id": domain_id, "profile_id": profile_id, **encode(document, provenance)}
+    return int(_INSERT.rows(conn, {**params, "created_at": now, "updated_at": now})[0][0])
 
 
 def get(conn: Connection, domain_id: int, profile_id: str, lock: bool = False) -> dict[str, Any] | None:
@@ -125,15 +123,7 @@ def get_by_pks(conn: Connection, pks: Iterable[int]) -> dict[int, dict[str, Any]
 def update_document(
     conn: Connection, pk: int, document: dict[str, Any], provenance: dict[str, int], now: float
 ) -> None:
-    text = orjson.dumps(document)
-    params = {
-        "pk": pk,
-        "document": text.decode(),
-        "provenance": orjson.dumps(provenance).decode(),
-        "size": len(text),
-        "updated_at": now,
-    }
-    _UPDATE.run(conn, params)
+    _UPDATE.run(conn, {"pk": pk, **encode(document, provenance), "updated_at": now})
 
 
 def touch(conn: Connection, pk: int, now: float) -> None:
