@@ -10,7 +10,6 @@ The figure is recorded, not gated: the script exits 0 either way.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -21,8 +20,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (  # noqa: E402
-    AUTHORIZATION, HEALTH_PATH, HERE, HOST, boto_client, free_port, serve_command, spawn, stop,
-    verdict, wait_http_ok,
+    AUTHORIZATION,
+    HEALTH_PATH,
+    HERE,
+    HOST,
+    boto_client,
+    free_port,
+    serve_command,
+    spawn,
+    stop,
+    verdict,
+    wait_http_ok,
 )
 
 TARGET = 0.35

@@ -41,8 +41,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (  # noqa: E402
-    AUTHORIZATION, HEALTH_PATH, HERE, HOST, boto_client, free_port, serve_command, spawn, stop,
-    verdict, wait_http_ok,
+    AUTHORIZATION,
+    HEALTH_PATH,
+    HERE,
+    HOST,
+    boto_client,
+    free_port,
+    serve_command,
+    spawn,
+    stop,
+    verdict,
+    wait_http_ok,
 )
 
 TARGET = 0.20

@@ -55,8 +55,17 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (  # noqa: E402
-    AUTHORIZATION, HEALTH_PATH, HERE, HOST, boto_client, free_port, serve_command, spawn, stop,
-    verdict, wait_http_ok,
+    AUTHORIZATION,
+    HEALTH_PATH,
+    HERE,
+    HOST,
+    boto_client,
+    free_port,
+    serve_command,
+    spawn,
+    stop,
+    verdict,
+    wait_http_ok,
 )
 
 TARGET_THROUGHPUT = 0.30

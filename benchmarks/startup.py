@@ -19,7 +19,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (  # noqa: E402
-    HEALTH_PATH, HOST, boto_client, free_port, serve_command, spawn, stop, verdict, wait_http_ok,
+    HEALTH_PATH,
+    HOST,
+    boto_client,
+    free_port,
+    serve_command,
+    spawn,
+    stop,
+    verdict,
+    wait_http_ok,
 )
 
 STARTS = 3

@@ -77,7 +77,6 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _coverage(markdown: bool) -> int:
-    from openprofiles.services.registry import coverage
 
     print(coverage_markdown() if markdown else coverage_text())
     return 0

@@ -10,6 +10,7 @@ from botocore import xform_name
 from openprofiles.protocol.specs import SERVICES, service_model
 from openprofiles.services import registry
 
+
 def test_every_handler_is_an_operation_of_its_model() -> None:
     handlers = registry.load()
     assert handlers, "no handler registered"

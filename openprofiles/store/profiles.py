@@ -6,7 +6,19 @@ from collections.abc import Iterable
 from typing import Any
 
 import orjson
-from sqlalchemy import ARRAY, Connection, Row, Text, and_, bindparam, delete, func, insert, literal, or_, select, update
+from sqlalchemy import (
+    ARRAY,
+    Connection,
+    Row,
+    Text,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 
 from openprofiles.store.query import Query, insert_ignoring_duplicates, run_many

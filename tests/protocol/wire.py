@@ -25,7 +25,7 @@ from botocore.model import OperationModel, Shape
 from botocore.serialize import create_serializer
 
 from openprofiles.protocol.messages import HttpRequest
-from openprofiles.protocol.specs import SIGNING_NAMES, SERVICES, json_string_shapes, service_model
+from openprofiles.protocol.specs import SERVICES, SIGNING_NAMES, json_string_shapes, service_model
 
 ENDPOINT = "https://openprofiles.test"
 SIGNING = {service: signing for signing, service in SIGNING_NAMES.items()}
