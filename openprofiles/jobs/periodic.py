@@ -1,4 +1,5 @@
-"""Periodic maintenance of a running server (the expiry sweep), on a daemon thread.
+"""Periodic maintenance of a running server (the tasks App wires: expiry sweep, dead-letter
+delivery, ...), on a daemon thread.
 
 Each round runs every task until it reports no more work, then sleeps. Tests do not start the
 thread: they move the App's clock and call ``run_once`` themselves.
