@@ -13,6 +13,7 @@ from openprofiles.clock import Clock
 from openprofiles.config import Settings
 from openprofiles.engine.dead_letters import deliver_dead_letters
 from openprofiles.engine.expiry import sweep_expired
+from openprofiles.engine.matching.runner import run_rule_based_matching
 from openprofiles.jobs.periodic import Periodic
 from openprofiles.sinks import sqs
 from openprofiles.sinks.aws import Clients
@@ -31,7 +32,11 @@ class App:
         self.gateway = Gateway(self)
         self.sinks = Clients(self.settings)
         self.maintenance = Periodic(
-            {"expired objects": self.sweep_expired, "dead letters": self.deliver_dead_letters}
+            {
+                "expired objects": self.sweep_expired,
+                "dead letters": self.deliver_dead_letters,
+                "rule-based matching": self.run_rule_based_matching,
+            }
         )
 
     def sweep_expired(self) -> int:
@@ -42,6 +47,10 @@ class App:
     def deliver_dead_letters(self) -> int:
         """Send one batch of dead letters to their domains' queues (see engine.dead_letters)."""
         return deliver_dead_letters(self.store, self.send_to_sqs, self.clock.now())
+
+    def run_rule_based_matching(self) -> int:
+        """Pass over the domains whose rule-based matching is due (see engine.matching.runner)."""
+        return run_rule_based_matching(self.store, self.clock)
 
     def send_to_sqs(
         self, queue_url: str, messages: list[str], dedup_ids: list[str]

@@ -2,8 +2,9 @@
 
 UpdateDomain is a partial update: an absent member keeps its value; an empty string clears
 DefaultEncryptionKey and DeadLetterQueueUrl; Matching, RuleBasedMatching and DataStore are replaced
-whole when given; Tags are added (as TagResource does). Deleting a domain deletes every row that
-belongs to it, and the tags of the domain and of everything under its ARN, in one transaction.
+whole when given (RuleBasedMatching not while a matching pass is IN_PROGRESS); Tags are added
+(as TagResource does). Deleting a domain deletes every row that belongs to it, and the tags of
+the domain and of everything under its ARN, in one transaction.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from openprofiles.engine import tags as tag_rules
+from openprofiles.engine.matching.rules import RuleSet
 from openprofiles.engine.tenancy import Tenant
 from openprofiles.errors import BadRequestException, ResourceNotFoundException
 from openprofiles.store import domains as store
@@ -86,6 +88,8 @@ def update_domain(
         if values.get(column) == "":
             values[column] = None
     if "rule_based_matching" in values:
+        if (current["rule_based_matching"] or {}).get("Status") == "IN_PROGRESS":
+            raise BadRequestException("RuleBasedMatching cannot change while its Status is IN_PROGRESS")
         has_profiles = store.stats(conn, current["id"])["profile_count"] > 0
         values["rule_based_matching"] = _with_status(values["rule_based_matching"], has_profiles)
     if "data_store" in values:
@@ -124,9 +128,11 @@ def _columns(settings: dict[str, Any]) -> dict[str, Any]:
 
 def _with_status(config: dict[str, Any] | None, has_profiles: bool) -> dict[str, Any] | None:
     """Rule-based matching starts ACTIVE on a domain with no profiles (nothing to evaluate) and
-    PENDING on one whose existing profiles must first be evaluated."""
+    PENDING on one whose existing profiles must first be evaluated (engine.matching.runner makes
+    it ACTIVE). Rules the matcher cannot apply are refused here, naming the member."""
     if not config or not config.get("Enabled"):
         return config
+    RuleSet.from_config(config)
     return {**config, "Status": "PENDING" if has_profiles else "ACTIVE"}
 
 

@@ -1,0 +1,1 @@
+"""Identity resolution: rule-based matching (``rules``, run by ``runner``, read by ``results``)."""

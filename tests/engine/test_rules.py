@@ -1,0 +1,205 @@
+"""Rule-based matching: signatures, attribute types, levels, limits and defaults.
+
+Grouping runs in the database, so these tests make real profiles in an in-memory store and
+compare the groups of ``evaluate`` by the profiles' labels (their FirstName unless given)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from openprofiles.engine.domains import create_domain
+from openprofiles.engine.matching.rules import DEFAULT_RULES, GUARD, RuleSet, evaluate, signatures
+from openprofiles.engine.profiles import create_profile
+from openprofiles.engine.tenancy import Tenant
+from openprofiles.errors import BadRequestException
+from openprofiles.store.db import Store
+
+NOW = datetime(2025, 1, 1, tzinfo=UTC)
+EXAMPLE_RULES = [{"Rule": ["EmailAddress", "LastName", "FirstName"]}, {"Rule": ["AccountNumber"]}]
+
+
+@pytest.fixture
+def store() -> Iterator[Store]:
+    db = Store("sqlite://")
+    yield db
+    db.close()
+
+
+def new_domain(conn: Any) -> dict[str, Any]:
+    return create_domain(conn, Tenant("123456789012", "us-east-1"), "d", {"DefaultExpirationDays": 30}, {}, NOW)
+
+
+def groups(
+    store: Store, config: dict[str, Any], profiles: dict[str, dict[str, Any]]
+) -> set[tuple[int, frozenset[str]]]:
+    """(level, labels) of each group that ``config`` finds among the labelled profiles."""
+    with store.transaction() as conn:
+        domain = new_domain(conn)
+        ids = {create_profile(conn, domain, fields, NOW): label for label, fields in profiles.items()}
+        matches = evaluate(conn, domain, RuleSet.from_config({"Enabled": True, **config}))
+    return {(m.level, frozenset(ids[p] for p in m.profile_ids)) for m in matches}
+
+
+def sig(config: dict[str, Any], document: dict[str, Any]) -> set[tuple[int, str]]:
+    return signatures(RuleSet.from_config({"Enabled": True, **config}), document, "US")
+
+
+def test_equal_after_normalization_is_one_signature():
+    rules = {"MatchingRules": [{"Rule": ["EmailAddress", "PhoneNumber", "FirstName", "BirthDate"]}]}
+    a = {"EmailAddress": " Ann.Lee@Example.COM", "PhoneNumber": "(206) 555-0100", "FirstName": "José",
+         "BirthDate": "01/02/1990"}
+    b = {"EmailAddress": "ann.lee@example.com", "PhoneNumber": "+1 206-555-0100", "FirstName": "JOSE ",
+         "BirthDate": "1990-01-02"}
+    assert sig(rules, a) == sig(rules, b) != set()
+    assert sig(rules, a) != sig(rules, {**b, "FirstName": "Josh"})
+
+
+def test_an_empty_attribute_gives_no_signature():
+    rules = {"MatchingRules": [{"Rule": ["EmailAddress", "LastName"]}]}
+    assert sig(rules, {"EmailAddress": "a@x.com"}) == set()
+    assert sig(rules, {"EmailAddress": "a@x.com", "LastName": "   "}) == set()
+    assert len(sig(rules, {"EmailAddress": "a@x.com", "LastName": "Lee"})) == 1
+
+
+def test_worked_example_one_to_one_matches_the_same_field(store):
+    selector = {"AttributeMatchingModel": "ONE_TO_ONE", "EmailAddress": ["EmailAddress", "BusinessEmailAddress"]}
+    person = {"FirstName": "John", "LastName": "Doe"}
+    found = groups(store, {"MatchingRules": EXAMPLE_RULES, "AttributeTypesSelector": selector}, {
+        "A": {**person, "EmailAddress": "1@example.com", "BusinessEmailAddress": "john@example.com"},
+        "B": {**person, "EmailAddress": "2@example.com", "BusinessEmailAddress": "john@example.com"},
+    })
+    assert found == {(1, frozenset("AB"))}
+
+
+@pytest.mark.parametrize("model, expected", [
+    ("ONE_TO_ONE", set()),
+    ("MANY_TO_MANY", {(1, frozenset("AB"))}),
+])
+def test_worked_example_many_to_many_matches_across_fields(store, model, expected):
+    selector = {"AttributeMatchingModel": model, "EmailAddress": ["EmailAddress", "BusinessEmailAddress"]}
+    person = {"FirstName": "John", "LastName": "Doe"}
+    found = groups(store, {"MatchingRules": EXAMPLE_RULES, "AttributeTypesSelector": selector}, {
+        "A": {**person, "EmailAddress": "john@example.com", "BusinessEmailAddress": "1@example.com"},
+        "B": {**person, "EmailAddress": "2@example.com", "BusinessEmailAddress": "john@example.com"},
+    })
+    assert found == expected
+
+
+def test_unselected_fields_never_match(store):
+    found = groups(store, {"MatchingRules": [{"Rule": ["EmailAddress"]}]}, {
+        "A": {"BusinessEmailAddress": "same@example.com"},
+        "B": {"BusinessEmailAddress": "same@example.com"},
+    })
+    assert found == set()
+
+
+def test_address_parts_come_from_one_address(store):
+    selector = {"AttributeMatchingModel": "MANY_TO_MANY", "Address": ["Address", "ShippingAddress"]}
+    rules = {"MatchingRules": [{"Rule": ["Address.Address", "Address.City"]}], "AttributeTypesSelector": selector}
+    found = groups(store, rules, {
+        "A": {"Address": {"Address1": "1 Main Street", "City": "Seattle"}},
+        "B": {"ShippingAddress": {"Address1": "1 MAIN ST.", "City": "seattle"}},
+        # the street of one address and the city of another are no address
+        "C": {"Address": {"Address1": "1 Main St", "City": "Tacoma"}, "ShippingAddress": {"City": "Seattle"}},
+    })
+    assert found == {(1, frozenset("AB"))}
+
+
+def test_groups_are_transitive_within_a_level(store):
+    selector = {"AttributeMatchingModel": "MANY_TO_MANY", "EmailAddress": ["EmailAddress", "PersonalEmailAddress"]}
+    found = groups(store, {"MatchingRules": [{"Rule": ["EmailAddress"]}], "AttributeTypesSelector": selector}, {
+        "A": {"EmailAddress": "a@x.com"},
+        "B": {"EmailAddress": "b@x.com", "PersonalEmailAddress": "a@x.com"},
+        "C": {"PersonalEmailAddress": "b@x.com"},
+        "D": {"EmailAddress": "d@x.com"},
+    })
+    assert found == {(1, frozenset("ABC"))}
+
+
+def test_a_profile_keeps_its_highest_priority_group(store):
+    rules = {"MatchingRules": [{"Rule": ["EmailAddress"]}, {"Rule": ["PhoneNumber"]}]}
+    found = groups(store, rules, {
+        "A": {"EmailAddress": "ab@x.com"},
+        "B": {"EmailAddress": "ab@x.com", "PhoneNumber": "2065550100"},
+        "C": {"PhoneNumber": "206-555-0100"},
+        "D": {"PhoneNumber": "+12065550100"},
+    })
+    assert found == {(1, frozenset("AB")), (2, frozenset("CD"))}
+
+
+def test_levels_above_the_matching_limit_never_match(store):
+    rules = {"MatchingRules": [{"Rule": ["EmailAddress"]}, {"Rule": ["PhoneNumber"]}]}
+    people = {"A": {"PhoneNumber": "2065550100"}, "B": {"PhoneNumber": "2065550100"}}
+    assert groups(store, {**rules, "MaxAllowedRuleLevelForMatching": 1}, people) == set()
+    assert RuleSet.from_config({"Enabled": True, **rules, "MaxAllowedRuleLevelForMatching": 1}).levels == (
+        ("EmailAddress",),
+    )
+
+
+def test_custom_attributes_match_exactly(store):
+    found = groups(store, {"MatchingRules": [{"Rule": ["Attributes.loyaltyId"]}]}, {
+        "A": {"Attributes": {"loyaltyId": "L-1"}},
+        "B": {"Attributes": {"loyaltyId": " L-1 "}},
+        "C": {"Attributes": {"loyaltyId": "l-1"}},
+    })
+    assert found == {(1, frozenset("AB"))}
+
+
+@pytest.mark.parametrize("sharing, grouped", [(GUARD, True), (GUARD + 1, False)])
+def test_low_cardinality_guard_skips_a_signature_shared_too_widely(store, sharing, grouped):
+    people = {f"p{n}": {"AccountNumber": "000"} for n in range(sharing)}
+    people |= {"A": {"AccountNumber": "123"}, "B": {"AccountNumber": "123"}}
+    found = groups(store, {"MatchingRules": [{"Rule": ["AccountNumber"]}]}, people)
+    shared = (1, frozenset(f"p{n}" for n in range(sharing)))
+    assert found == ({shared} if grouped else set()) | {(1, frozenset("AB"))}
+
+
+def test_default_rules(store):
+    assert RuleSet.from_config({"Enabled": True}).levels == DEFAULT_RULES
+    found = groups(store, {}, {
+        "A": {"FirstName": "Ann", "LastName": "Lee", "EmailAddress": "ann@x.com"},
+        "B": {"FirstName": "ANN", "LastName": "Lee", "EmailAddress": "Ann@X.com"},
+        "C": {"FirstName": "Bob", "LastName": "Ray", "PhoneNumber": "2065550199"},
+        "D": {"FirstName": "Bob", "LastName": "Ray", "PhoneNumber": "(206) 555-0199"},
+        "E": {"FirstName": "Eve", "AccountNumber": "42"},
+        "F": {"FirstName": "Fay", "AccountNumber": "42"},
+        "G": {"FirstName": "Ann", "LastName": "Lee", "EmailAddress": "other@x.com"},
+    })
+    assert found == {(1, frozenset("AB")), (2, frozenset("CD")), (3, frozenset("EF"))}
+
+
+def test_match_ids_are_stable_for_an_unchanged_group(store):
+    people = {"A": {"AccountNumber": "1"}, "B": {"AccountNumber": "1"}}
+    rules = RuleSet.from_config({"Enabled": True, "MatchingRules": [{"Rule": ["AccountNumber"]}]})
+    with store.transaction() as conn:
+        domain = new_domain(conn)
+        for fields in people.values():
+            create_profile(conn, domain, fields, NOW)
+        first = evaluate(conn, domain, rules)
+        assert evaluate(conn, domain, rules) == first and len(first[0].match_id) == 32
+
+
+@pytest.mark.parametrize("config, member", [
+    ({"MatchingRules": [{"Rule": ["FirstName"]}, {"Rule": ["ShoeSize"]}]}, "MatchingRules[1].Rule"),
+    ({"MatchingRules": [{"Rule": ["Address"]}]}, "MatchingRules[0].Rule"),
+    ({"MatchingRules": [{"Rule": ["Attributes."]}]}, "MatchingRules[0].Rule"),
+    ({"AttributeTypesSelector": {"AttributeMatchingModel": "ONE_TO_ONE", "PhoneNumber": ["FaxNumber"]}},
+     "AttributeTypesSelector.PhoneNumber"),
+    ({"ConflictResolution": {"ConflictResolvingModel": "SOURCE"}}, "ConflictResolution.SourceName"),
+])
+def test_rules_the_matcher_cannot_apply_are_refused(config, member):
+    with pytest.raises(BadRequestException, match=member.replace("[", r"\[").replace("]", r"\]")):
+        RuleSet.from_config({"Enabled": True, **config})
+
+
+def test_selector_accepts_the_documented_short_names():
+    selector = {"AttributeMatchingModel": "ONE_TO_ONE", "EmailAddress": ["Email", "BusinessEmail"],
+                "Address": ["MaillingAddress"]}
+    rules = RuleSet.from_config({"Enabled": True, "AttributeTypesSelector": selector})
+    assert rules.selected["EmailAddress"] == ("EmailAddress", "BusinessEmailAddress")
+    assert rules.selected["Address"] == ("MailingAddress",)
+    assert rules.selected["PhoneNumber"] == ("PhoneNumber",)
