@@ -175,6 +175,48 @@ calculated_attributes = Table(
     UniqueConstraint("domain_id", "name", name="uq_calculated_attributes_name"),
 )
 
+#: what each object brings to each calculated attribute of its type (the output of
+#: engine.calculated.values `observe`: its date and Expression value, after the Filter), written
+#: with the object so that a read aggregates these rows instead of reading documents. Keyed by
+#: object: deleting, replacing or moving (merge) an object does the same to its rows; expires_at
+#: copies the object's, so that reads hide expired objects before the sweep deletes them
+calculated_observations = Table(
+    "calculated_observations",
+    metadata,
+    Column("domain_id", Integer, ForeignKey("domains.id"), nullable=False),
+    Column("definition_id", Integer, ForeignKey("calculated_attributes.id"), nullable=False),
+    Column("object_pk", BigInteger, ForeignKey("profile_objects.id"), nullable=False),
+    Column("profile_pk", BigInteger, ForeignKey("profiles.id"), nullable=False),
+    Column("observed_at", Float, nullable=False),
+    Column("value", Text),
+    Column("expires_at", Float),
+    PrimaryKeyConstraint("object_pk", "definition_id"),
+    Index("ix_calculated_observations_profile", "profile_pk", "definition_id"),
+)
+
+#: segment definitions: the API members that define each one (see engine.segments.definitions)
+segment_definitions = Table(
+    "segment_definitions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("domain_id", Integer, ForeignKey("domains.id"), nullable=False),
+    Column("name", String(64), nullable=False),
+    Column("definition", Text, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    UniqueConstraint("domain_id", "name", name="uq_segment_definitions_name"),
+)
+
+#: segment estimates, counted when they are requested (see engine.segments.evaluate)
+segment_estimates = Table(
+    "segment_estimates",
+    metadata,
+    Column("estimate_id", String(32), primary_key=True),
+    Column("domain_id", Integer, ForeignKey("domains.id"), nullable=False),
+    Column("estimate", Integer, nullable=False),
+    Column("created_at", Float, nullable=False),
+)
+
 tags = Table(
     "tags",
     metadata,
@@ -226,6 +268,6 @@ rule_based_passes = Table(
 #: domain empties them in this order
 DOMAIN_TABLES = (
     match_signatures, rule_based_matches, rule_based_passes,
-    object_keys, profile_objects, profile_keys, profiles, search_keys, object_types, dead_letters,
-    calculated_attributes,
+    calculated_observations, object_keys, profile_objects, profile_keys, profiles, search_keys,
+    object_types, dead_letters, calculated_attributes, segment_estimates, segment_definitions,
 )

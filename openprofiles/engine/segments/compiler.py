@@ -1,0 +1,267 @@
+"""A segment's SegmentGroups compiled into one SQL predicate over a profile row (REFERENCE 4.2-4.3).
+
+Compiling is also the check of a definition: every rule it breaks is a `SegmentError` naming the
+part (``SegmentGroups.Groups[0].Dimensions[1].ProfileAttributes.Attributes.tier.Values[0]``), so a
+definition that was stored compiles. The same predicate serves estimates and membership checks.
+
+How the parts combine (the console's documented behaviour, mapped to the API):
+
+- a Group's profiles are those of its SourceSegments combined by ``SourceType`` (ANY: in one of
+  them, the default; ALL: in every one; NONE: in none), all profiles when it has none, that also
+  satisfy its Dimensions combined by ``Type`` (ALL, the default: every one; ANY: at least one;
+  NONE: not one);
+- the Groups combine by ``Include``: ALL (the default) intersects them, ANY unites them, NONE is
+  the console's EXCLUDE: the first group minus the profiles of any later group (a single group
+  under NONE: every profile not in it);
+- the members set in one ``ProfileAttributes`` (and the parts of one address, and the names of one
+  ``Attributes`` map) must all hold; several Values of one dimension are alternatives;
+- a source segment is its own predicate evaluated on the same row, so nesting adds no subquery;
+  a segment that reaches itself through its sources is refused.
+
+Values compare case-sensitively as text (the documented behaviour). A profile without the
+attribute satisfies no operator but the negative ones (EXCLUSIVE, NOT_BETWEEN). Numbers are
+decimal text (``"12"``, ``" 1.5e3 "``), compared as doubles; text that is not a number matches no
+numeric operator. Dates are compared by calendar day as ISO strings: a dimension's Values (ISO
+8601 dates or instants, or epoch seconds or milliseconds) become their UTC day ``YYYY-MM-DD``,
+and a stored value counts by its first ten characters when they are such a day (anything else
+counts as missing). BETWEEN bounds are inclusive. On ``Attributes``, BETWEEN and NOT_BETWEEN
+compare numbers when both Values are numbers, dates otherwise. A profile without ProfileType is
+a ``PROFILE``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import ARRAY, Float, Text, and_, case, cast, func, literal, not_, or_, select, true
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.sql import ColumnElement, Select
+
+from openprofiles.engine.calculated.scalars import parse_instant, parse_number
+from openprofiles.store.schema import profiles
+
+PROFILE_STRINGS = (
+    "AccountNumber", "AdditionalInformation", "FirstName", "LastName", "MiddleName", "GenderString",
+    "PartyTypeString", "PhoneNumber", "BusinessName", "BusinessPhoneNumber", "HomePhoneNumber",
+    "MobilePhoneNumber", "EmailAddress", "PersonalEmailAddress", "BusinessEmailAddress",
+)  # fmt: skip
+ADDRESSES = ("Address", "ShippingAddress", "MailingAddress", "BillingAddress")
+STRING_OPERATORS = ("INCLUSIVE", "EXCLUSIVE", "CONTAINS", "BEGINS_WITH", "ENDS_WITH")
+DATE_OPERATORS = ("BEFORE", "AFTER", "BETWEEN", "NOT_BETWEEN", "ON")
+NUMBER_OPERATORS = ("EQUAL", "GREATER_THAN", "GREATER_THAN_OR_EQUAL", "LESS_THAN", "LESS_THAN_OR_EQUAL")
+_ONE_VALUE = ("BEFORE", "AFTER", "GREATER_THAN", "GREATER_THAN_OR_EQUAL", "LESS_THAN", "LESS_THAN_OR_EQUAL")
+_TWO_VALUES = ("BETWEEN", "NOT_BETWEEN")
+_NUMBER = r"^\s*[-+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+)?\s*$"
+_DAY = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+
+Predicate = ColumnElement[bool]
+#: a segment definition's name -> its stored members (SegmentGroups, ...), None when absent
+Loader = Callable[[str], "dict[str, Any] | None"]
+
+
+class SegmentError(Exception):
+    """A definition breaks a rule: ``path`` names the part, ``problem`` says how."""
+
+    def __init__(self, path: str, problem: str) -> None:
+        super().__init__(f"{path}: {problem}")
+        self.path = path
+        self.problem = problem
+
+
+class UnsupportedSegment(SegmentError):
+    """A valid definition that this version cannot evaluate yet."""
+
+
+def segment_query(
+    domain_id: int, groups: dict[str, Any], path: str, dialect: str, load: Loader, own_name: str | None = None
+) -> Select[Any]:
+    """The ids (``profiles.id``, ``profile_id``) of the domain's profiles in the segment.
+    ``own_name``: the name the definition is (being) stored under, so that a source segment
+    leading back to it is refused as a cycle."""
+    stack = () if own_name is None else (own_name,)
+    predicate = _Compiler(dialect, load).segment(groups, path, stack)
+    return select(profiles.c.id, profiles.c.profile_id).where(profiles.c.domain_id == domain_id, predicate)
+
+
+def _combine(kind: str, predicates: list[Predicate]) -> Predicate:
+    if kind == "ALL":
+        return and_(*predicates)
+    any_of = or_(*predicates)
+    return any_of if kind == "ANY" else not_(any_of)
+
+
+def _bad_count(operator: str, values: list[str], path: str) -> None:
+    if operator in _ONE_VALUE and len(values) != 1:
+        raise SegmentError(f"{path}.Values", f"{operator} takes exactly one value, got {len(values)}")
+    if operator in _TWO_VALUES and len(values) != 2:
+        raise SegmentError(f"{path}.Values", f"{operator} takes exactly two values (from, to), got {len(values)}")
+
+
+def _day_of(value: str, path: str) -> str:
+    seconds = parse_instant(value)
+    if seconds is None:
+        raise SegmentError(path, f"'{value}' is not a date (ISO 8601, or epoch seconds or milliseconds)")
+    return datetime.fromtimestamp(seconds, UTC).date().isoformat()
+
+
+def _number_of(value: str, path: str) -> float:
+    number = parse_number(value)
+    if number is None:
+        raise SegmentError(path, f"'{value}' is not a number")
+    return float(number)
+
+
+@dataclass(frozen=True)
+class _Compiler:
+    dialect: str
+    load: Loader
+
+    # --- structure --------------------------------------------------------------------------
+
+    def segment(self, groups: dict[str, Any], path: str, stack: tuple[str, ...]) -> Predicate:
+        items = groups.get("Groups") or []
+        if not items:
+            raise SegmentError(f"{path}.Groups", "a segment needs at least one group")
+        predicates = [self.group(g, f"{path}.Groups[{i}]", stack) for i, g in enumerate(items)]
+        include = groups.get("Include") or "ALL"
+        if include == "NONE" and len(predicates) > 1:
+            return and_(predicates[0], not_(or_(*predicates[1:])))
+        return _combine(include, predicates)
+
+    def group(self, group: dict[str, Any], path: str, stack: tuple[str, ...]) -> Predicate:
+        parts = []
+        sources = group.get("SourceSegments") or []
+        if sources:
+            found = [
+                self.source(s["SegmentDefinitionName"], f"{path}.SourceSegments[{i}].SegmentDefinitionName", stack)
+                for i, s in enumerate(sources)
+            ]
+            parts.append(_combine(group.get("SourceType") or "ANY", found))
+        dimensions = group.get("Dimensions") or []
+        if dimensions:
+            found = [self.dimension(d, f"{path}.Dimensions[{i}]") for i, d in enumerate(dimensions)]
+            parts.append(_combine(group.get("Type") or "ALL", found))
+        return and_(*parts) if parts else true()
+
+    def source(self, name: str, path: str, stack: tuple[str, ...]) -> Predicate:
+        if name in stack:
+            raise SegmentError(path, f"segments may not form a cycle: {' -> '.join((*stack, name))}")
+        found = self.load(name)
+        if found is None:
+            raise SegmentError(path, f"segment definition {name} does not exist")
+        try:
+            return self.segment(found["SegmentGroups"], "SegmentGroups", (*stack, name))
+        except SegmentError as error:
+            raise type(error)(path, f"in segment {name}: {error.problem}") from None
+
+    def dimension(self, dimension: dict[str, Any], path: str) -> Predicate:
+        if dimension.get("CalculatedAttributes") is not None:
+            raise UnsupportedSegment(
+                f"{path}.CalculatedAttributes", "calculated attribute dimensions are not supported yet"
+            )
+        attributes = dimension.get("ProfileAttributes")
+        if not attributes:
+            raise SegmentError(f"{path}.ProfileAttributes", "set at least one profile attribute")
+        found = []
+        for name, spec in attributes.items():
+            here = f"{path}.ProfileAttributes.{name}"
+            if name in ADDRESSES or name == "Attributes":
+                if not spec:
+                    raise SegmentError(here, "set at least one member")
+                for member, inner in spec.items():
+                    found.append(self.attribute(name, member, inner, f"{here}.{member}"))
+            elif name in PROFILE_STRINGS:
+                found.append(self.strings(self.field([name]), spec, here))
+            elif name == "BirthDate":
+                found.append(self.dates(self.field([name]), spec, here))
+            elif name == "ProfileType":
+                found.append(self.strings(func.coalesce(self.field([name]), "PROFILE"), spec, here))
+            else:
+                raise SegmentError(here, "not a profile attribute that segments can use")
+        return and_(*found)
+
+    def attribute(self, parent: str, member: str, spec: dict[str, Any], path: str) -> Predicate:
+        """A part of an address (string operators) or a custom attribute (every operator)."""
+        if parent != "Attributes":
+            return self.strings(self.field([parent, member]), spec, path)
+        if '"' in member:  # SQLite's JSON paths have no way to quote one
+            raise SegmentError(path, "attribute names containing '\"' cannot be segmented on")
+        value, operator, values = self.field(["Attributes", member]), spec["DimensionType"], spec["Values"]
+        if operator in NUMBER_OPERATORS:
+            return self.numbers(value, spec, path)
+        if operator in _TWO_VALUES and all(parse_number(v) is not None for v in values):
+            return self.numbers(value, spec, path)
+        if operator in DATE_OPERATORS:
+            return self.dates(value, spec, path)
+        return self.strings(value, spec, path)
+
+    # --- values -----------------------------------------------------------------------------
+
+    def field(self, path: list[str]) -> ColumnElement[str]:
+        """A member of the profile's document as text (NULL when absent)."""
+        document = profiles.c.document
+        if self.dialect == "postgresql":
+            return cast(document, JSONB).op("#>>", return_type=Text)(literal(path, ARRAY(Text)))
+        return func.json_extract(document, "$." + ".".join(f'"{p}"' for p in path), type_=Text)
+
+    def strings(self, value: ColumnElement[str], spec: dict[str, Any], path: str) -> Predicate:
+        operator, values = spec["DimensionType"], list(spec["Values"])
+        if operator not in STRING_OPERATORS:
+            raise SegmentError(f"{path}.DimensionType", f"{operator} is not an operator for text")
+        if operator in ("INCLUSIVE", "EXCLUSIVE"):
+            match: Predicate = value.in_(values)
+        elif operator == "CONTAINS":
+            position = "strpos" if self.dialect == "postgresql" else "instr"
+            match = or_(*(getattr(func, position)(value, v) > 0 for v in values))
+        elif operator == "BEGINS_WITH":
+            match = or_(*(func.substr(value, 1, len(v)) == v for v in values))
+        else:  # ENDS_WITH; a start before the first character yields a shorter text, never v
+            match = or_(*(func.substr(value, func.length(value) - len(v) + 1) == v for v in values))
+        positive = and_(value.is_not(None), match)
+        return not_(positive) if operator == "EXCLUSIVE" else positive
+
+    def numbers(self, value: ColumnElement[str], spec: dict[str, Any], path: str) -> Predicate:
+        operator, values = spec["DimensionType"], spec["Values"]
+        _bad_count(operator, values, path)
+        bounds = _ordered(operator, [_number_of(v, f"{path}.Values[{i}]") for i, v in enumerate(values)], path)
+        number = case((value.regexp_match(_NUMBER), cast(func.trim(value), Float)))
+        return _compare(number, operator, [literal(b, Float) for b in bounds])
+
+    def dates(self, value: ColumnElement[str], spec: dict[str, Any], path: str) -> Predicate:
+        operator, values = spec["DimensionType"], spec["Values"]
+        if operator not in DATE_OPERATORS:
+            raise SegmentError(f"{path}.DimensionType", f"{operator} is not an operator for dates")
+        _bad_count(operator, values, path)
+        bounds = _ordered(operator, [_day_of(v, f"{path}.Values[{i}]") for i, v in enumerate(values)], path)
+        head = func.substr(value, 1, 10, type_=Text)
+        day = case((head.regexp_match(_DAY), head))
+        return _compare(day, operator, [literal(b, Text) for b in bounds])
+
+
+def _ordered(operator: str, bounds: list[Any], path: str) -> list[Any]:
+    if operator in _TWO_VALUES and bounds[0] > bounds[1]:
+        raise SegmentError(f"{path}.Values", f"{operator} needs the lower bound first")
+    return bounds
+
+
+def _compare(value: ColumnElement[Any], operator: str, bounds: list[ColumnElement[Any]]) -> Predicate:
+    """``value`` against the dimension's bounds; strictly true or false (never NULL), so that
+    NONE and the negative operators can negate it."""
+    match: Predicate
+    if operator in ("EQUAL", "ON"):
+        match = or_(*(value == b for b in bounds))
+    elif operator in ("GREATER_THAN", "AFTER"):
+        match = value > bounds[0]
+    elif operator == "GREATER_THAN_OR_EQUAL":
+        match = value >= bounds[0]
+    elif operator in ("LESS_THAN", "BEFORE"):
+        match = value < bounds[0]
+    elif operator == "LESS_THAN_OR_EQUAL":
+        match = value <= bounds[0]
+    else:
+        match = value.between(bounds[0], bounds[1])
+    positive = and_(value.is_not(None), match)
+    return not_(positive) if operator == "NOT_BETWEEN" else positive

@@ -1,0 +1,129 @@
+"""Segment definitions: checked when created, kept as their API members (REFERENCE 4.1-4.2).
+
+A definition is checked by compiling it (see `compiler`): every part it names must exist and fit
+(an attribute segments can use, an operator of its type, values of that type and count, source
+segments that exist and do not lead back to it). A violation is a BadRequestException naming the
+part; a valid definition this version cannot evaluate yet (calculated attribute dimensions,
+SegmentSqlQuery) is a NotImplementedException naming it, so it is never stored half-working.
+
+Definitions are not updated (the API has no update). One that is a source of another cannot be
+deleted while that other one exists: its members would change silently, and a name deleted and
+created again could otherwise close a cycle.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection
+
+from openprofiles.engine.segments.compiler import Loader, SegmentError, UnsupportedSegment, segment_query
+from openprofiles.engine.tags import resolver
+from openprofiles.engine.tenancy import Tenant
+from openprofiles.errors import BadRequestException, NotImplementedException, ResourceNotFoundException
+from openprofiles.store import domains as domain_store
+from openprofiles.store import locks
+from openprofiles.store import segments as store
+
+#: the request members a definition keeps, in the order the API answers them
+MEMBERS = ("DisplayName", "Description", "SegmentGroups", "SegmentSort")
+
+
+@dataclass(frozen=True)
+class SegmentDefinition:
+    name: str
+    members: dict[str, Any]
+    created_at: float
+
+
+def definition_arn(tenant: Tenant, domain_name: str, name: str) -> str:
+    return tenant.arn("profile", f"domains/{domain_name}/segment-definitions/{name}")
+
+
+@resolver("profile", r"^domains/(?P<domain>[^/]+)/segment-definitions/(?P<name>[^/]+)$")
+def _definition_exists(conn: Connection, tenant: Tenant, found: re.Match[str]) -> bool:
+    domain = domain_store.get(conn, tenant.account_id, tenant.region, found["domain"])
+    return domain is not None and store.get(conn, domain["id"], found["name"]) is not None
+
+
+def loader(conn: Connection, domain: dict[str, Any]) -> Loader:
+    """The stored members of the domain's definitions, by name (for source segments)."""
+
+    def load(name: str) -> dict[str, Any] | None:
+        row = store.get(conn, domain["id"], name)
+        return None if row is None else dict(row["definition"])
+
+    return load
+
+
+def service_error(error: SegmentError) -> BadRequestException | NotImplementedException:
+    message = f"Invalid value at '{error.path}': {error.problem}"
+    if isinstance(error, UnsupportedSegment):
+        return NotImplementedException(message)
+    return BadRequestException(message)
+
+
+def check_query(
+    conn: Connection, domain: dict[str, Any], groups: dict[str, Any] | None, sql: str | None,
+    path: str, own_name: str | None = None,
+) -> None:
+    """A segment is given by exactly one of its groups (at ``path``) or SegmentSqlQuery, and
+    compiles."""
+    if (groups is None) == (sql is None):
+        raise BadRequestException(f"Give exactly one of {path} and SegmentSqlQuery")
+    if sql is not None:
+        raise NotImplementedException("SegmentSqlQuery (ENHANCED segments) is not supported yet; use " + path)
+    try:
+        segment_query(domain["id"], groups or {}, path, conn.dialect.name, loader(conn, domain), own_name)
+    except SegmentError as error:
+        raise service_error(error) from None
+
+
+def create_definition(
+    conn: Connection, domain: dict[str, Any], name: str, request: dict[str, Any], now: datetime
+) -> SegmentDefinition:
+    locks.lock_values(conn, domain["id"], [("segment-definitions", name)])
+    if store.get(conn, domain["id"], name) is not None:
+        raise BadRequestException(f"Segment definition {name} already exists in domain {domain['domain_name']}")
+    check_query(conn, domain, request.get("SegmentGroups"), request.get("SegmentSqlQuery"), "SegmentGroups", name)
+    members = {k: request[k] for k in MEMBERS if request.get(k) is not None}
+    store.insert_definition(conn, domain["id"], name, members, now.timestamp())
+    return get_definition(conn, domain, name)
+
+
+def get_definition(conn: Connection, domain: dict[str, Any], name: str) -> SegmentDefinition:
+    row = store.get(conn, domain["id"], name)
+    if row is None:
+        raise ResourceNotFoundException(f"Segment definition {name} does not exist in domain {domain['domain_name']}")
+    return SegmentDefinition(row["name"], row["definition"], row["created_at"])
+
+
+def list_definitions(
+    conn: Connection, domain: dict[str, Any], after: str | None, limit: int
+) -> list[SegmentDefinition]:
+    """Up to ``limit`` definitions in name order, after the name ``after``."""
+    rows = store.list_page(conn, domain["id"], after, limit)
+    return [SegmentDefinition(r["name"], r["definition"], r["created_at"]) for r in rows]
+
+
+def delete_definition(conn: Connection, domain: dict[str, Any], name: str) -> None:
+    get_definition(conn, domain, name)
+    users = sorted(
+        row["name"]
+        for row in store.all_definitions(conn, domain["id"])
+        if name in _sources(row["definition"].get("SegmentGroups") or {})
+    )
+    if users:
+        raise BadRequestException(f"Segment definition {name} is a source segment of {', '.join(users)}")
+    store.delete_definition(conn, domain["id"], name)
+
+
+def _sources(groups: dict[str, Any]) -> set[str]:
+    return {
+        source["SegmentDefinitionName"]
+        for group in groups.get("Groups") or []
+        for source in group.get("SourceSegments") or []
+    }
