@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from openprofiles.engine import profiles as profile_engine
+from openprofiles.engine.calculated.observations import Written, on_objects_stored
 from openprofiles.engine.ingest import (
     NO_PROFILE,
     Evaluated,
@@ -228,6 +229,11 @@ class _Batch:
             objects=list(self.writes.values()),
             now=self.stamp,
         )
+        written = [
+            Written(o["id"], o["profile_pk"], o["document"], o["updated_at"], o["expires_at"])
+            for o in self.writes.values()
+        ]
+        on_objects_stored(self.conn, self.domain, self.object_type.name, self.object_type.fields, written)
         over = store.profiles_over(self.conn, {o["profile_pk"] for o in self.writes.values()}, MAX_OBJECTS_PER_PROFILE)
         for pk in over:
             store.evict_oldest(self.conn, pk, MAX_OBJECTS_PER_PROFILE)

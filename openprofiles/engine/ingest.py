@@ -27,6 +27,7 @@ import orjson
 from sqlalchemy import Connection
 
 from openprofiles.engine import profiles as profile_engine
+from openprofiles.engine.calculated.observations import Written, on_objects_stored
 from openprofiles.engine.keys import PROFILE_ID_KEY, derived_keys
 from openprofiles.engine.normalize import join_key, normalize
 from openprofiles.engine.object_types import MAX_OBJECTS_PER_PROFILE, Key, ObjectType
@@ -140,10 +141,12 @@ def put_profile_object(
         created = False
     profile_pk = row["id"]
     _apply_standard_targets(conn, domain, object_type, values, key_values, profile_pk, now)
-    object_pk = _store_object(conn, domain, object_type, text, unique, stamp, existing, profile_pk, now)
+    object_pk, expires_at = _store_object(conn, domain, object_type, text, unique, stamp, existing, profile_pk, now)
     object_store.replace_keys(
         conn, domain["id"], object_pk, [(k.name, v) for k, v in key_values.items()], fresh=existing is None
     )
+    written = Written(object_pk, profile_pk, text, stamp_now, expires_at)
+    on_objects_stored(conn, domain, object_type.name, object_type.fields, [written])
     profile_store.add_keys(conn, domain["id"], profile_pk, found.kept_keys(created))
     if not created:
         _evict(conn, object_type, profile_pk)
@@ -283,6 +286,7 @@ def _apply_standard_targets(
             })
         id_key = "_" + standard["id"][0].lower() + standard["id"][1:]
         object_store.replace_keys(conn, domain["id"], pk, [(k.name, v) for k, v in carrying] + [(id_key, system_id)])
+        on_objects_stored(conn, domain, root, {}, [Written(pk, profile_pk, text, stamp, None)])
 
 
 def _set_target(document: dict[str, Any], path: str, value: str) -> None:
@@ -314,7 +318,8 @@ def _store_object(
     existing: Any,
     profile_pk: int,
     now: datetime,
-) -> int:
+) -> tuple[int, float]:
+    """The object's row id and expiry time."""
     days = object_type.definition.get("ExpirationDays", domain["default_expiration_days"])
     values = {
         "profile_pk": profile_pk,
@@ -326,11 +331,11 @@ def _store_object(
     }
     if existing is not None:
         object_store.update_object(conn, existing.id, values)
-        return int(existing.id)
+        return int(existing.id), values["expires_at"]
     return object_store.insert_object(conn, {
         **values, "domain_id": domain["id"], "object_type_name": object_type.name,
         "unique_key": unique, "created_at": now.timestamp(),
-    })
+    }), values["expires_at"]
 
 
 def _source_timestamp(object_type: ObjectType, values: dict[str, str | None]) -> float | None:

@@ -1,4 +1,5 @@
-"""Queries over calculated attribute definitions, and over the objects their values read."""
+"""Queries over calculated attribute definitions and their observations (one row per definition
+and contributing object, see schema.calculated_observations)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, bindparam, delete, func, insert, or_, select, update
 
-from openprofiles.store.query import Query
-from openprofiles.store.schema import calculated_attributes, profile_objects
+from openprofiles.store.query import Query, run_many
+from openprofiles.store.schema import calculated_attributes, calculated_observations, profile_objects
 
 _GET = Query(
     select(calculated_attributes).where(
@@ -16,16 +17,19 @@ _GET = Query(
         calculated_attributes.c.name == bindparam("name"),
     )
 )
-_OBJECTS = Query(
-    select(profile_objects.c.id, profile_objects.c.document, profile_objects.c.updated_at)
-    .where(
-        profile_objects.c.profile_pk == bindparam("profile_pk"),
-        profile_objects.c.object_type_name == bindparam("type_name"),
-        or_(profile_objects.c.expires_at.is_(None), profile_objects.c.expires_at > bindparam("now")),
-    )
-    .order_by(profile_objects.c.id)
+_OF_DOMAIN = Query(
+    select(calculated_attributes).where(calculated_attributes.c.domain_id == bindparam("domain_id"))
 )
-
+_OBSERVATIONS = Query(
+    select(calculated_observations.c.object_pk, calculated_observations.c.observed_at, calculated_observations.c.value)
+    .where(
+        calculated_observations.c.profile_pk == bindparam("profile_pk"),
+        calculated_observations.c.definition_id == bindparam("definition_id"),
+        or_(calculated_observations.c.expires_at.is_(None), calculated_observations.c.expires_at > bindparam("now")),
+    )
+)
+_ADD_OBSERVATION = Query(insert(calculated_observations).values({c.name: bindparam(c.name) for c in calculated_observations.c}))
+_DROP_OF_OBJECT = Query(delete(calculated_observations).where(calculated_observations.c.object_pk == bindparam("pk")))
 
 def _decode(row: dict[str, Any]) -> dict[str, Any]:
     return {**row, "definition": orjson.loads(row["definition"])}
@@ -79,6 +83,44 @@ def list_page(conn: Connection, domain_id: int, after: str | None, limit: int) -
     return [_decode(dict(row._mapping)) for row in rows]
 
 
-def objects_of(conn: Connection, profile_pk: int, type_name: str, now: float) -> list[dict[str, Any]]:
-    """The profile's unexpired objects of a type: id, document (JSON text), updated_at."""
-    return _OBJECTS.dicts(conn, {"profile_pk": profile_pk, "type_name": type_name, "now": now})
+def of_domain(conn: Connection, domain_id: int) -> list[dict[str, Any]]:
+    """Every definition of the domain, its definition as stored (JSON text): what an ingestion
+    reads to find the definitions of its object type (see engine.calculated.observations)."""
+    return _OF_DOMAIN.dicts(conn, {"domain_id": domain_id})
+
+
+def observations(conn: Connection, definition_id: int, profile_pk: int, now: float) -> list[tuple[Any, ...]]:
+    """The profile's unexpired observations of a definition: (object_pk, observed_at, value)."""
+    return _OBSERVATIONS.rows(conn, {"profile_pk": profile_pk, "definition_id": definition_id, "now": now})
+
+
+def replace_observations(conn: Connection, object_pks: list[int], rows: list[dict[str, Any]]) -> None:
+    """Make ``rows`` the observations of the objects ``object_pks`` (every column of
+    calculated_observations in each row)."""
+    if len(object_pks) == 1:
+        _DROP_OF_OBJECT.run(conn, {"pk": object_pks[0]})
+    else:
+        for start in range(0, len(object_pks), 500):
+            chunk = object_pks[start : start + 500]
+            conn.execute(delete(calculated_observations).where(calculated_observations.c.object_pk.in_(chunk)))
+    add_observations(conn, rows)
+
+
+def add_observations(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    run_many(conn, _ADD_OBSERVATION, rows)
+
+
+def drop_observations(conn: Connection, definition_id: int) -> None:
+    conn.execute(delete(calculated_observations).where(calculated_observations.c.definition_id == definition_id))
+
+
+def objects_of_type(conn: Connection, domain_id: int, type_name: str, since: float | None) -> list[dict[str, Any]]:
+    """The objects of a type (last written at ``since`` or later, when given): id, profile_pk,
+    document, updated_at, expires_at; what a definition's observations are rebuilt from."""
+    columns = [profile_objects.c[n] for n in ("id", "profile_pk", "document", "updated_at", "expires_at")]
+    query = select(*columns).where(
+        profile_objects.c.domain_id == domain_id, profile_objects.c.object_type_name == type_name
+    )
+    if since is not None:
+        query = query.where(profile_objects.c.updated_at >= since)
+    return [dict(row._mapping) for row in conn.execute(query.order_by(profile_objects.c.id))]

@@ -8,7 +8,7 @@ import orjson
 from sqlalchemy import Connection, Row, bindparam, delete, insert, select, update
 
 from openprofiles.store.query import Query
-from openprofiles.store.schema import object_keys, object_types, profile_objects, search_keys
+from openprofiles.store.schema import calculated_observations, object_keys, object_types, profile_objects, search_keys
 
 _GET = Query(
     select(object_types).where(
@@ -56,10 +56,11 @@ def list_all(conn: Connection, domain_id: int) -> list[dict[str, Any]]:
 
 
 def delete_type(conn: Connection, domain_id: int, name: str) -> None:
-    """The type, its objects and their key rows."""
+    """The type, its objects, their key rows and their calculated attribute observations."""
     objects = select(profile_objects.c.id).where(
         profile_objects.c.domain_id == domain_id, profile_objects.c.object_type_name == name
     )
+    conn.execute(delete(calculated_observations).where(calculated_observations.c.object_pk.in_(objects)))
     conn.execute(delete(object_keys).where(object_keys.c.object_pk.in_(objects)))
     conn.execute(
         delete(profile_objects).where(

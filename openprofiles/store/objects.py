@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, bindparam, delete, func, insert, or_, select, update
 
 from openprofiles.store.query import Query, run_many
-from openprofiles.store.schema import object_keys, profile_objects
+from openprofiles.store.schema import calculated_observations, object_keys, profile_objects
 
 # The statements of the request paths, built once (see store.query).
 _BY_KEY = Query(
@@ -119,7 +119,9 @@ def list_page(
 
 
 def delete_objects(conn: Connection, pks: list[int]) -> None:
+    """The objects, their key rows and their calculated attribute observations."""
     if pks:
+        conn.execute(delete(calculated_observations).where(calculated_observations.c.object_pk.in_(pks)))
         conn.execute(delete(object_keys).where(object_keys.c.object_pk.in_(pks)))
         conn.execute(delete(profile_objects).where(profile_objects.c.id.in_(pks)))
 
@@ -137,6 +139,9 @@ def oldest_beyond(conn: Connection, profile_pk: int, type_name: str | None, keep
 
 
 def move_objects(conn: Connection, from_pk: int, to_pk: int) -> None:
+    """The objects of one profile, and their calculated attribute observations, go to another."""
+    observations = calculated_observations.c.profile_pk == from_pk
+    conn.execute(update(calculated_observations).where(observations).values(profile_pk=to_pk))
     conn.execute(update(profile_objects).where(profile_objects.c.profile_pk == from_pk).values(profile_pk=to_pk))
 
 

@@ -22,7 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 
 from openprofiles.store.query import Query, insert_ignoring_duplicates, run_many
-from openprofiles.store.schema import object_keys, profile_keys, profile_objects, profiles
+from openprofiles.store.schema import calculated_observations, object_keys, profile_keys, profile_objects, profiles
 
 # The statements of the request paths, built once (see store.query).
 _SELECT_BY_ID = select(profiles).where(
@@ -143,8 +143,9 @@ def touch(conn: Connection, pk: int, now: float) -> None:
 
 
 def delete_profile(conn: Connection, pk: int) -> None:
-    """The profile, its keys, its objects and their key rows."""
+    """The profile, its keys, its objects, their key rows and their calculated observations."""
     objects = select(profile_objects.c.id).where(profile_objects.c.profile_pk == pk)
+    conn.execute(delete(calculated_observations).where(calculated_observations.c.profile_pk == pk))
     conn.execute(delete(object_keys).where(object_keys.c.object_pk.in_(objects)))
     conn.execute(delete(profile_objects).where(profile_objects.c.profile_pk == pk))
     conn.execute(delete(profile_keys).where(profile_keys.c.profile_pk == pk))

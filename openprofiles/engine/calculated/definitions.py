@@ -67,8 +67,9 @@ _TIMESTAMP_SOURCE = re.compile(r"^\{\s*(?P<type>[a-zA-Z_][a-zA-Z_0-9-]*)\.(?P<pa
 
 @dataclass(frozen=True)
 class Definition:
-    """A stored definition: its API members, and its Expression and Filter compiled."""
+    """A stored definition: its row id, its API members, and its Expression and Filter compiled."""
 
+    id: int
     name: str
     members: dict[str, Any]
     expression: Expression
@@ -140,7 +141,7 @@ def get_definition(conn: Connection, domain: dict[str, Any], name: str) -> Defin
         raise ResourceNotFoundException(
             f"Calculated attribute {name} does not exist in domain {domain['domain_name']}"
         )
-    return _compiled(row)
+    return compiled(row)
 
 
 def update_definition(
@@ -173,7 +174,7 @@ def _kept_timestamp(stored: dict[str, Any], given: dict[str, Any]) -> dict[str, 
 
 
 def delete_definition(conn: Connection, domain: dict[str, Any], name: str) -> None:
-    get_definition(conn, domain, name)
+    store.drop_observations(conn, get_definition(conn, domain, name).id)
     store.delete_definition(conn, domain["id"], name)
 
 
@@ -181,13 +182,15 @@ def list_definitions(
     conn: Connection, domain: dict[str, Any], after: str | None, limit: int
 ) -> list[Definition]:
     """Up to ``limit`` definitions in name order, after the name ``after``."""
-    return [_compiled(row) for row in store.list_page(conn, domain["id"], after, limit)]
+    return [compiled(row) for row in store.list_page(conn, domain["id"], after, limit)]
 
 
-def _compiled(row: dict[str, Any]) -> Definition:
+def compiled(row: dict[str, Any]) -> Definition:
+    """The Definition of a stored row (its ``definition`` decoded)."""
     members = row["definition"]
     raw_filter = members.get("Filter")
     return Definition(
+        row["id"],
         row["name"],
         members,
         parse_expression(members["AttributeDetails"]["Expression"]),

@@ -1,4 +1,4 @@
-"""A profile's value of a calculated attribute, computed from its stored objects when it is read.
+"""A profile's value of a calculated attribute, from what its objects bring and the clock.
 
 For the profile's unexpired objects of the definition's object type (REFERENCE 3.2-3.5):
 
@@ -20,12 +20,14 @@ For the profile's unexpired objects of the definition's object type (REFERENCE 3
 
 With no object left (or no number for a numeric statistic) there is no Value: AWS shows null until
 data arrives. LastObjectTimestamp is the date (step 2) of the newest object that gave a value.
-IsDataPartial is ``"false"``: every stored object is read, nothing is sampled or still backfilling.
-A merged profile holds the objects of the profiles merged into it, so its values cover them all.
+IsDataPartial is ``"false"``: every stored object counts, nothing is sampled, and a definition's
+backfill is done when its create call returns (see `observations`). A merged profile holds the
+objects of the profiles merged into it, so its values cover them all.
 
 Steps 1-3 and the Expression depend on one object only; 4-7 on the set and the clock. `observe`
-and `aggregate` keep the two apart, so that observations can be kept per profile as objects
-arrive, and only aggregated on read.
+gives the first part, computed when an object is written and stored as its observation (see
+`observations`); `aggregate` the second, on every read, over the profile's stored observations:
+no document is read, and the Range follows the clock.
 """
 
 from __future__ import annotations
@@ -37,7 +39,6 @@ from datetime import datetime
 from decimal import Decimal, localcontext
 from typing import Any
 
-import orjson
 from sqlalchemy import Connection
 
 from openprofiles.engine.calculated.definitions import Definition
@@ -49,8 +50,7 @@ from openprofiles.engine.calculated.scalars import (
     parse_number,
 )
 from openprofiles.engine.mapping import Source, compile_source
-from openprofiles.engine.object_types import Field, get_object_type
-from openprofiles.errors import ResourceNotFoundException
+from openprofiles.engine.object_types import Field
 from openprofiles.store import calculated as store
 
 _DAY = 86400.0
@@ -201,37 +201,20 @@ def _passes(value: str, operator: str, threshold: str) -> bool:
 
 def profile_values(
     conn: Connection,
-    domain: dict[str, Any],
     definitions: list[Definition],
     profile_pk: int,
     now: datetime,
     range_override: dict[str, Any] | None = None,
 ) -> list[CalculatedValue]:
-    """Each definition's value for one profile; the objects of each type are read once."""
+    """Each definition's value for one profile at ``now``, from the profile's unexpired
+    observations (one indexed read per definition)."""
     stamp = now.timestamp()
-    objects: dict[str, list[StoredObject]] = {}
-    fields: dict[str, dict[str, Field]] = {}
-    values = []
-    for definition in definitions:
-        name = definition.object_type
-        if name not in objects:
-            objects[name] = [
-                StoredObject(row["id"], orjson.loads(row["document"]), row["updated_at"])
-                for row in store.objects_of(conn, profile_pk, name, stamp)
-            ]
-            fields[name] = _fields(conn, domain, name)
-        reader = Reader(definition, fields[name])
-        found = [o for o in (observe(definition, reader, s) for s in objects[name]) if o is not None]
-        values.append(aggregate(definition, found, stamp, range_override))
-    return values
-
-
-def _fields(conn: Connection, domain: dict[str, Any], type_name: str) -> dict[str, Field]:
-    """The fields of an object type; none for a standard object, whose attributes are paths, or
-    for a type deleted since (its objects went with it)."""
-    if type_name.startswith("_"):
-        return {}
-    try:
-        return get_object_type(conn, domain, type_name).fields
-    except ResourceNotFoundException:
-        return {}
+    return [
+        aggregate(
+            definition,
+            [Observation(*row) for row in store.observations(conn, definition.id, profile_pk, stamp)],
+            stamp,
+            range_override,
+        )
+        for definition in definitions
+    ]

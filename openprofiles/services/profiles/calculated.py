@@ -5,10 +5,12 @@ UpdateCalculatedAttributeDefinition, DeleteCalculatedAttributeDefinition,
 ListCalculatedAttributeDefinitions, GetCalculatedAttributeForProfile,
 BatchGetCalculatedAttributeForProfile, ListCalculatedAttributesForProfile.
 
-Values are computed from the stored objects when they are read (engine.calculated.values), so
-every definition is complete the moment it exists: Status is COMPLETED and Readiness 100%. With
-UseHistoricalData the backfill is immediate because nothing is precomputed yet; without it, the
-values count only objects ingested after the definition was created, as AWS documents.
+Each object's contribution (its observation) is kept as objects are written, and a read
+aggregates the profile's observations with the clock (engine.calculated.observations). Creating a
+definition builds its observations in the same call, so every definition is complete the moment
+it exists: Status is COMPLETED and Readiness 100%. With UseHistoricalData that backfill reads
+every stored object of the type; without it, the values count only objects ingested after the
+definition was created, as AWS documents.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from openprofiles.engine.calculated import definitions as engine
+from openprofiles.engine.calculated.observations import rebuild
 from openprofiles.engine.calculated.values import CalculatedValue, profile_values
 from openprofiles.engine.domains import get_domain
 from openprofiles.engine.profiles import require_profile
@@ -45,7 +48,7 @@ def _describe(
         "CreatedAt": found.created_at,
         "LastUpdatedAt": found.updated_at,
         "Status": "COMPLETED",
-        "Readiness": {"ProgressPercentage": 100, "Message": f"Values are computed on read from {counted}"},
+        "Readiness": {"ProgressPercentage": 100, "Message": f"Values are kept from {counted}"},
         "Tags": tag_store.get(conn, ctx.tenant.account_id, ctx.tenant.region, arn) or None,
     }
 
@@ -66,6 +69,7 @@ def create_calculated_attribute_definition(ctx: RequestContext, req: dict[str, A
         domain = get_domain(conn, ctx.tenant, req["DomainName"])
         name, now = req["CalculatedAttributeName"], ctx.app.clock.now()
         found = engine.create_definition(conn, domain, name, req, now)
+        rebuild(conn, domain, found)
         arn = engine.definition_arn(ctx.tenant, domain["domain_name"], found.name)
         add_tags(conn, ctx.tenant, arn, req.get("Tags", {}), BadRequestException)
         return _describe(ctx, conn, domain, found)
@@ -121,7 +125,7 @@ def get_calculated_attribute_for_profile(ctx: RequestContext, req: dict[str, Any
         domain = get_domain(conn, ctx.tenant, req["DomainName"])
         found = engine.get_definition(conn, domain, req["CalculatedAttributeName"])
         profile = require_profile(conn, domain, req["ProfileId"])
-        [value] = profile_values(conn, domain, [found], profile["id"], ctx.app.clock.now())
+        [value] = profile_values(conn, [found], profile["id"], ctx.app.clock.now())
     return _value(found, value)
 
 
@@ -144,7 +148,7 @@ def batch_get_calculated_attribute_for_profile(ctx: RequestContext, req: dict[st
                     {"ProfileId": profile_id, "Code": "ResourceNotFoundException", "Message": message}
                 )
                 continue
-            [value] = profile_values(conn, domain, [found], rows[profile_id]["id"], now, override)
+            [value] = profile_values(conn, [found], rows[profile_id]["id"], now, override)
             values.append({**_value(found, value), "ProfileId": profile_id})
     overrides = req.get("ConditionOverrides")
     return {"CalculatedAttributeValues": values, "Errors": errors, "ConditionOverrides": overrides}
@@ -160,6 +164,6 @@ def list_calculated_attributes_for_profile(ctx: RequestContext, req: dict[str, A
         profile = require_profile(conn, domain, req["ProfileId"])
         found = engine.list_definitions(conn, domain, after, limit + 1)
         page = found[:limit]
-        values = profile_values(conn, domain, page, profile["id"], ctx.app.clock.now())
+        values = profile_values(conn, page, profile["id"], ctx.app.clock.now())
     token = encode_token(kind, [page[-1].name]) if len(found) > limit else None
     return {"Items": [_value(d, v) for d, v in zip(page, values, strict=True)], "NextToken": token}

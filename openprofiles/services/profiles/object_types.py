@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from openprofiles.engine import object_types as engine
+from openprofiles.engine.calculated.observations import rebuild_type
 from openprofiles.engine.domains import get_domain
 from openprofiles.engine.tags import add_tags
 from openprofiles.errors import BadRequestException
@@ -39,6 +40,7 @@ def put_profile_object_type(ctx: RequestContext, req: dict[str, Any]) -> dict[st
     with ctx.app.store.transaction() as conn:
         domain = get_domain(conn, ctx.tenant, req["DomainName"])
         found = engine.put_object_type(conn, domain, req["ObjectTypeName"], req, ctx.app.clock.now())
+        rebuild_type(conn, domain, found.name)  # its Fields may read its objects differently now
         arn = object_type_arn(ctx, domain["domain_name"], found.name)
         add_tags(conn, ctx.tenant, arn, req.get("Tags", {}), BadRequestException)
         return _describe(ctx, conn, domain, found)

@@ -6,6 +6,8 @@ in the same transaction as the version bump, so a failed upgrade changes nothing
 therefore comes as two edits: the table in ``schema.py`` (for new databases) and a step here (for
 existing ones), e.g. ``def _add_profile_size(conn): conn.execute(text("ALTER TABLE ..."))``,
 tested by upgrading a database made at the previous version.
+
+Version 1 is the schema of the first release; no database exists at an earlier shape.
 """
 
 from __future__ import annotations

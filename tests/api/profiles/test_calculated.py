@@ -358,6 +358,57 @@ def test_merge_recomputes_from_the_objects_of_both_profiles(profiles, domain):
     assert value_of(profiles, domain, main, "total") == "15"
 
 
+def test_values_follow_deletes_of_objects_and_object_types(profiles, domain):
+    define(profiles, domain, "total")
+    define(profiles, domain, "web", "COUNT", Filter={"Include": "ALL", "Groups": [{"Type": "ALL", "Dimensions": [
+        {"Attributes": {"channel": {"DimensionType": "INCLUSIVE", "Values": ["WEB"]}}}]}]})  # fmt: skip
+    profile = put_order(profiles, domain, "1", amount="10", channel="WEB")
+    put_order(profiles, domain, "2", amount="5", channel="WEB")
+    assert (value_of(profiles, domain, profile, "total"), value_of(profiles, domain, profile, "web")) == ("15", "2")
+    put_order(profiles, domain, "2", amount="5", channel="PHONE")  # replaced: the Filter drops it now
+    assert value_of(profiles, domain, profile, "web") == "1"
+    profiles.delete_profile_object(
+        DomainName=domain, ProfileId=profile, ObjectTypeName="orders", ProfileObjectUniqueKey="1"
+    )
+    assert (value_of(profiles, domain, profile, "total"), value_of(profiles, domain, profile, "web")) == ("5", None)
+    profiles.delete_profile_object_type(DomainName=domain, ObjectTypeName="orders")
+    assert value_of(profiles, domain, profile, "total") is None
+
+
+def test_merged_objects_keep_counting_and_can_be_deleted(profiles, domain):
+    define(profiles, domain, "count", "COUNT")
+    main = put_order(profiles, domain, "1", email="ann@example.com", amount="10")
+    other = put_order(profiles, domain, "2", email="anne@example.com", amount="5")
+    profiles.merge_profiles(DomainName=domain, MainProfileId=main, ProfileIdsToBeMerged=[other])
+    assert value_of(profiles, domain, main, "count") == "2"
+    profiles.delete_profile_object(DomainName=domain, ProfileId=main, ObjectTypeName="orders", ProfileObjectUniqueKey="2")
+    assert value_of(profiles, domain, main, "count") == "1"
+
+
+def test_changing_a_field_source_rereads_the_stored_objects(profiles, domain):
+    define(profiles, domain, "total")
+    profile = put_order(profiles, domain, "1", amount="10", tax="2")
+    fields = {**ORDER_FIELDS, "amount": {"Source": "_source.tax", "ContentType": "NUMBER"}}
+    profiles.put_profile_object_type(
+        DomainName=domain, ObjectTypeName="orders", Description="orders", AllowProfileCreation=True, Fields=fields,
+        Keys={
+            "orderRef": [{"StandardIdentifiers": ["UNIQUE"], "FieldNames": ["orderId"]}],
+            "custEmail": [{"StandardIdentifiers": ["PROFILE"], "FieldNames": ["email"]}],
+        },
+    )
+    assert value_of(profiles, domain, profile, "total") == "2"
+
+
+def test_a_definition_recreated_under_its_name_starts_again(profiles, domain):
+    profile = put_order(profiles, domain, "1", amount="10")
+    define(profiles, domain, "total")
+    profiles.delete_calculated_attribute_definition(DomainName=domain, CalculatedAttributeName="total")
+    define(profiles, domain, "total", "COUNT", UseHistoricalData=False)
+    assert value_of(profiles, domain, profile, "total") is None
+    put_order(profiles, domain, "2", amount="5")
+    assert value_of(profiles, domain, profile, "total") == "1"
+
+
 def test_batch_get_and_list_for_profile(profiles, domain, ann):
     bob = put_order(profiles, domain, "9", email="bob@example.com", amount="7")
     for name, statistic in (("c_sum", "SUM"), ("a_count", "COUNT"), ("b_max", "MAXIMUM")):
@@ -604,3 +655,6 @@ def test_range_windows_move_with_the_app_clock(unique):
         put_order(profiles, domain, "3", amount="100")
         assert value_of(profiles, domain, profile, "week") == "100"
         assert value_of(profiles, domain, profile, "last_in_week") == "100"
+        clock.advance(days=401)  # past the objects' ExpirationDays (400): hidden before any sweep
+        define(profiles, domain, "all_time", "COUNT")
+        assert value_of(profiles, domain, profile, "all_time") is None
