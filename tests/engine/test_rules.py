@@ -120,15 +120,31 @@ def test_groups_are_transitive_within_a_level(store):
     assert found == {(1, frozenset("ABC"))}
 
 
-def test_a_profile_keeps_its_highest_priority_group(store):
+def test_a_later_level_joins_the_group_of_a_profile_matched_earlier(store):
+    """C and D match no one at level 1; at level 2 they match B, grouped at level 1 already, so
+    they join B's group (REFERENCE 2.3: each record tries level 1, 2, ... until it matches)."""
     rules = {"MatchingRules": [{"Rule": ["EmailAddress"]}, {"Rule": ["PhoneNumber"]}]}
     found = groups(store, rules, {
         "A": {"EmailAddress": "ab@x.com"},
         "B": {"EmailAddress": "ab@x.com", "PhoneNumber": "2065550100"},
         "C": {"PhoneNumber": "206-555-0100"},
         "D": {"PhoneNumber": "+12065550100"},
+        "E": {"PhoneNumber": "2065550199"},
+        "F": {"PhoneNumber": "(206) 555-0199"},
     })
-    assert found == {(1, frozenset("AB")), (2, frozenset("CD"))}
+    assert found == {(1, frozenset("ABCD")), (2, frozenset("EF"))}
+
+
+def test_a_profile_keeps_its_highest_priority_group(store):
+    """A grouped profile is never moved by a later level, even when it matches another group."""
+    rules = {"MatchingRules": [{"Rule": ["EmailAddress"]}, {"Rule": ["PhoneNumber"]}]}
+    found = groups(store, rules, {
+        "A": {"EmailAddress": "a@x.com", "PhoneNumber": "2065550100"},
+        "B": {"EmailAddress": "a@x.com"},
+        "C": {"EmailAddress": "c@x.com", "PhoneNumber": "2065550100"},
+        "D": {"EmailAddress": "c@x.com"},
+    })
+    assert found == {(1, frozenset("AB")), (1, frozenset("CD"))}
 
 
 def test_levels_above_the_matching_limit_never_match(store):

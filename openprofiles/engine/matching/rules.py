@@ -258,23 +258,40 @@ def _root(parent: dict[int, int], pk: int) -> int:
 
 
 def find_groups(conn: Connection, domain_id: int, levels: int) -> list[tuple[int, list[int]]]:
-    """(level, profile row ids) of each group, from the indexed signatures of ``levels`` levels."""
-    taken: set[int] = set()
-    groups = []
+    """(level, profile row ids) of each group, from the indexed signatures of ``levels`` levels.
+
+    Each profile tries level 1, then 2, ... until it matches: at a later level a profile still
+    free joins the group of a profile it matches that is grouped already (the earliest such
+    group), and free profiles that match only each other form a new group at that level."""
+    groups: list[tuple[int, list[int]]] = []
+    group_of: dict[int, int] = {}
     for level in range(1, levels + 1):
         parent: dict[int, int] = {}
+        joins: dict[int, int] = {}  # free profile -> the earliest existing group it matched
         shared = store.shared_signatures(conn, domain_id, level, GUARD)
         for _, rows in itertools.groupby(shared, itemgetter(0)):
-            free = [pk for _, pk in rows if pk not in taken]
+            pks = [pk for _, pk in rows]
+            free = [pk for pk in pks if pk not in group_of]
+            held = [group_of[pk] for pk in pks if pk in group_of]
+            for pk in free:
+                parent.setdefault(pk, pk)
+                if held:
+                    joins[pk] = min(joins.get(pk, min(held)), min(held))
             for pk in free[1:]:
                 parent[_root(parent, pk)] = _root(parent, free[0])
-        members: dict[int, list[int]] = {}
+        components: dict[int, list[int]] = {}
         for pk in parent:
-            members.setdefault(_root(parent, pk), []).append(pk)
-        for group in members.values():
-            groups.append((level, sorted(group)))
-            taken.update(group)
-    return groups
+            components.setdefault(_root(parent, pk), []).append(pk)
+        for members in components.values():
+            target = min((joins[pk] for pk in members if pk in joins), default=None)
+            if target is None and len(members) < 2:
+                continue
+            if target is None:
+                target = len(groups)
+                groups.append((level, []))
+            groups[target][1].extend(members)
+            group_of.update(dict.fromkeys(members, target))
+    return [(level, sorted(pks)) for level, pks in groups]
 
 
 def evaluate(
