@@ -90,7 +90,9 @@ def test_worked_example_many_to_many_matches_across_fields(store, model, expecte
 
 
 def test_unselected_fields_never_match(store):
-    found = groups(store, {"MatchingRules": [{"Rule": ["EmailAddress"]}]}, {
+    selector = {"AttributeMatchingModel": "ONE_TO_ONE", "EmailAddress": ["EmailAddress"]}
+    rules = {"MatchingRules": [{"Rule": ["EmailAddress"]}], "AttributeTypesSelector": selector}
+    found = groups(store, rules, {
         "A": {"BusinessEmailAddress": "same@example.com"},
         "B": {"BusinessEmailAddress": "same@example.com"},
     })
@@ -184,8 +186,14 @@ def test_default_rules(store):
         "E": {"FirstName": "Eve", "AccountNumber": "42"},
         "F": {"FirstName": "Fay", "AccountNumber": "42"},
         "G": {"FirstName": "Ann", "LastName": "Lee", "EmailAddress": "other@x.com"},
+        # any email field meets any other by default (MANY_TO_MANY over all three)
+        "H": {"FirstName": "Annie", "PersonalEmailAddress": " ann@x.com"},
+        # a shared family phone alone is no match: the first names differ
+        "I": {"FirstName": "Ivy", "LastName": "Ray", "MobilePhoneNumber": "+1 206 555 0199"},
+        "J": {"FirstName": "Jo", "LastName": "Kim", "BirthDate": "1990-01-02"},
+        "K": {"FirstName": "JO", "LastName": "Kim", "BirthDate": "01/02/1990"},
     })
-    assert found == {(1, frozenset("AB")), (2, frozenset("CD")), (3, frozenset("EF"))}
+    assert found == {(1, frozenset("ABH")), (2, frozenset("CD")), (3, frozenset("JK")), (5, frozenset("EF"))}
 
 
 def test_match_ids_are_stable_for_an_unchanged_group(store):
