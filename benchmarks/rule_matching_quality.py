@@ -10,13 +10,11 @@ recall and F1 against the true clusters, the pass's wall time, the process's pea
 
 Rule sets compared:
 
-- ``default``: no MatchingRules, no AttributeTypesSelector: the engine's default
-  (L1 [EmailAddress, FirstName, LastName], L2 [PhoneNumber, FirstName, LastName],
-  L3 [AccountNumber]; ONE_TO_ONE, each type only its own field);
-- ``recommended``: see ``RECOMMENDED`` below and benchmarks/README.md: all email fields and all
-  phone fields, MANY_TO_MANY; L1 [EmailAddress], L2 [PhoneNumber, FirstName],
-  L3 [FirstName, LastName, BirthDate], L4 [FirstName, LastName, Address.PostalCode],
-  L5 [AccountNumber].
+- ``default``: no MatchingRules, no AttributeTypesSelector: the engine's defaults
+  (engine.matching.rules.DEFAULT_RULES and DEFAULT_SELECTOR), which were chosen with this bed;
+- ``reference``: REFERENCE 2.3's suggested rules, L1 [EmailAddress, FirstName, LastName],
+  L2 [PhoneNumber, FirstName, LastName], L3 [AccountNumber], ONE_TO_ONE with each type only its
+  own field: what the defaults are measured against.
 
 **Speed.** ``--speed-size`` profiles (default 1,000,000) of the same test bed are written straight
 into the profiles table (executemany of the rows create_profile writes, without the search keys,
@@ -28,7 +26,7 @@ table of the same schema (one transaction), plus one GROUP BY query returning th
 The ratio is the pass's time over the peer's. Every figure is printed; exit 0 either way.
 
     python benchmarks/rule_matching_quality.py [--sizes 10000 100000] [--speed-size 1000000]
-        [--seed 42] [--rule-sets default recommended]
+        [--seed 42] [--rule-sets default reference]
 """
 
 from __future__ import annotations
@@ -53,6 +51,7 @@ from identity_testbed import iter_generate, pairwise_scores  # noqa: E402
 from openprofiles.clock import Clock  # noqa: E402
 from openprofiles.engine import domains  # noqa: E402
 from openprofiles.engine import profiles as profile_engine  # noqa: E402
+from openprofiles.engine.matching.rules import DEFAULT_RULES, DEFAULT_SELECTOR  # noqa: E402
 from openprofiles.engine.matching.runner import run_rule_based_matching  # noqa: E402
 from openprofiles.engine.tenancy import Tenant  # noqa: E402
 from openprofiles.store import profiles as profile_store  # noqa: E402
@@ -64,24 +63,21 @@ TENANT = Tenant("123456789012", "us-east-1")
 DOMAIN = "testbed"
 RULE_SETS: dict[str, dict[str, Any]] = {
     "default": {"Enabled": True},
-    "recommended": {
+    "reference": {
         "Enabled": True,
         "MatchingRules": [
-            {"Rule": ["EmailAddress"]},
-            {"Rule": ["PhoneNumber", "FirstName"]},
-            {"Rule": ["FirstName", "LastName", "BirthDate"]},
-            {"Rule": ["FirstName", "LastName", "Address.PostalCode"]},
+            {"Rule": ["EmailAddress", "FirstName", "LastName"]},
+            {"Rule": ["PhoneNumber", "FirstName", "LastName"]},
             {"Rule": ["AccountNumber"]},
         ],
         "AttributeTypesSelector": {
-            "AttributeMatchingModel": "MANY_TO_MANY",
-            "EmailAddress": ["EmailAddress", "PersonalEmailAddress", "BusinessEmailAddress"],
-            "PhoneNumber": ["PhoneNumber", "MobilePhoneNumber", "HomePhoneNumber"],
+            "AttributeMatchingModel": "ONE_TO_ONE",
+            "EmailAddress": ["EmailAddress"],
+            "PhoneNumber": ["PhoneNumber"],
             "Address": ["Address"],
         },
     },
 }
-RECOMMENDED = RULE_SETS["recommended"]
 
 
 def rss_mb() -> float:
@@ -89,12 +85,12 @@ def rss_mb() -> float:
 
 
 def describe(config: dict[str, Any]) -> str:
-    rules = config.get("MatchingRules")
-    if not rules:
-        return "engine default (L1 [EmailAddress, FirstName, LastName], L2 [PhoneNumber, FirstName, LastName], L3 [AccountNumber]; ONE_TO_ONE)"
-    levels = ", ".join(f"L{i} [{', '.join(r['Rule'])}]" for i, r in enumerate(rules, start=1))
-    model = (config.get("AttributeTypesSelector") or {}).get("AttributeMatchingModel", "ONE_TO_ONE")
-    return f"{levels}; {model}, all email and phone fields"
+    rules = [r["Rule"] for r in config.get("MatchingRules", [])] or DEFAULT_RULES
+    selector = config.get("AttributeTypesSelector") or DEFAULT_SELECTOR
+    levels = ", ".join(f"L{i} [{', '.join(r)}]" for i, r in enumerate(rules, start=1))
+    kinds = "; ".join(f"{k}: {', '.join(v)}" for k, v in selector.items() if k != "AttributeMatchingModel")
+    origin = "engine defaults" if "MatchingRules" not in config else "configured"
+    return f"{origin}: {levels}; {selector['AttributeMatchingModel']} ({kinds})"
 
 
 def new_domain(store: Store, config: dict[str, Any]) -> dict[str, Any]:
