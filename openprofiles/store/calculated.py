@@ -9,7 +9,11 @@ import orjson
 from sqlalchemy import Connection, bindparam, delete, func, insert, or_, select, update
 
 from openprofiles.store.query import Query, run_many
-from openprofiles.store.schema import calculated_attributes, calculated_observations, profile_objects
+from openprofiles.store.schema import (
+    calculated_attributes,
+    calculated_observations,
+    profile_objects,
+)
 
 _GET = Query(
     select(calculated_attributes).where(

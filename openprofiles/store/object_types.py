@@ -8,7 +8,13 @@ import orjson
 from sqlalchemy import Connection, Row, bindparam, delete, insert, select, update
 
 from openprofiles.store.query import Query
-from openprofiles.store.schema import calculated_observations, object_keys, object_types, profile_objects, search_keys
+from openprofiles.store.schema import (
+    calculated_observations,
+    object_keys,
+    object_types,
+    profile_objects,
+    search_keys,
+)
 
 _GET = Query(
     select(object_types).where(

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import orjson
 
 from openprofiles.errors import BadRequestException, ServiceError
+
+T = TypeVar("T")
 
 
 def encode_token(kind: str, position: list[Any]) -> str:
@@ -39,3 +42,16 @@ def decode_token(
     ):
         raise error("Invalid NextToken: it was not returned by this list operation")
     return data["p"]
+
+
+def resume_after(kind: str, token: str | None) -> Any:
+    """The sort key a NextToken resumes after (None: the first page)."""
+    return decode_token(kind, token, 1)[0] if token else None
+
+
+def cut_page(kind: str, rows: list[T], limit: int, key: Callable[[T], Any]) -> tuple[list[T], str | None]:
+    """A page of ``limit`` rows from ``limit + 1`` fetched, and the token of the next page
+    (None when the extra row was not there)."""
+    if len(rows) > limit:
+        return rows[:limit], encode_token(kind, [key(rows[limit - 1])])
+    return rows, None

@@ -22,7 +22,13 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 
 from openprofiles.store.query import Query, insert_ignoring_duplicates, run_many
-from openprofiles.store.schema import calculated_observations, object_keys, profile_keys, profile_objects, profiles
+from openprofiles.store.schema import (
+    calculated_observations,
+    object_keys,
+    profile_keys,
+    profile_objects,
+    profiles,
+)
 
 # The statements of the request paths, built once (see store.query).
 _SELECT_BY_ID = select(profiles).where(

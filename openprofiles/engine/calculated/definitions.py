@@ -37,7 +37,12 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from openprofiles.engine.calculated.expression import Expression, ExpressionError, Term, parse_expression
+from openprofiles.engine.calculated.expression import (
+    Expression,
+    ExpressionError,
+    Term,
+    parse_expression,
+)
 from openprofiles.engine.calculated.filters import Filter, FilterError, compile_filter
 from openprofiles.engine.calculated.scalars import TIMESTAMP_FORMATS
 from openprofiles.engine.mapping import SourceError, compile_source

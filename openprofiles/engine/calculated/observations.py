@@ -40,6 +40,7 @@ from openprofiles.engine.object_types import Field, get_object_type
 from openprofiles.errors import ResourceNotFoundException
 from openprofiles.store import calculated as store
 
+
 @dataclass(frozen=True, slots=True)
 class Written:
     """An object as it was just written: its rows' ids, its JSON text, its write and expiry time."""

@@ -20,10 +20,19 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from openprofiles.engine.segments.compiler import Loader, SegmentError, UnsupportedSegment, segment_query
+from openprofiles.engine.segments.compiler import (
+    Loader,
+    SegmentError,
+    UnsupportedSegment,
+    segment_query,
+)
 from openprofiles.engine.tags import resolver
 from openprofiles.engine.tenancy import Tenant
-from openprofiles.errors import BadRequestException, NotImplementedException, ResourceNotFoundException
+from openprofiles.errors import (
+    BadRequestException,
+    NotImplementedException,
+    ResourceNotFoundException,
+)
 from openprofiles.store import domains as domain_store
 from openprofiles.store import locks
 from openprofiles.store import segments as store

@@ -28,7 +28,7 @@ from openprofiles.services.context import RequestContext
 from openprofiles.services.profiles import operation
 from openprofiles.store import profiles as profile_store
 from openprofiles.store import tags as tag_store
-from openprofiles.store.pagination import decode_token, encode_token
+from openprofiles.store.pagination import cut_page, resume_after
 
 _DEFAULT_PAGE = 100
 _LIST_ITEM = (
@@ -107,15 +107,14 @@ def delete_calculated_attribute_definition(ctx: RequestContext, req: dict[str, A
 @operation("ListCalculatedAttributeDefinitions")
 def list_calculated_attribute_definitions(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
     limit = req.get("MaxResults", _DEFAULT_PAGE)
-    after = decode_token("calculated-attributes", req["NextToken"], 1)[0] if req.get("NextToken") else None
+    after = resume_after("calculated-attributes", req.get("NextToken"))
     with ctx.app.store.read() as conn:
         domain = get_domain(conn, ctx.tenant, req["DomainName"])
-        found = engine.list_definitions(conn, domain, after, limit + 1)
+        found, token = cut_page("calculated-attributes", engine.list_definitions(conn, domain, after, limit + 1), limit, lambda item: item.name)
         items = []
-        for item in found[:limit]:
+        for item in found:
             described = _describe(ctx, conn, domain, item)
             items.append({k: described.get(k) for k in _LIST_ITEM})
-    token = encode_token("calculated-attributes", [found[limit - 1].name]) if len(found) > limit else None
     return {"Items": items, "NextToken": token}
 
 
@@ -158,12 +157,11 @@ def batch_get_calculated_attribute_for_profile(ctx: RequestContext, req: dict[st
 def list_calculated_attributes_for_profile(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
     limit = req.get("MaxResults", _DEFAULT_PAGE)
     kind = "calculated-attributes-for-profile"
-    after = decode_token(kind, req["NextToken"], 1)[0] if req.get("NextToken") else None
+    after = resume_after(kind, req.get("NextToken"))
     with ctx.app.store.read() as conn:
         domain = get_domain(conn, ctx.tenant, req["DomainName"])
         profile = require_profile(conn, domain, req["ProfileId"])
         found = engine.list_definitions(conn, domain, after, limit + 1)
-        page = found[:limit]
+        page, token = cut_page(kind, found, limit, lambda item: item.name)
         values = profile_values(conn, page, profile["id"], ctx.app.clock.now())
-    token = encode_token(kind, [page[-1].name]) if len(found) > limit else None
     return {"Items": [_value(d, v) for d, v in zip(page, values, strict=True)], "NextToken": token}

@@ -12,7 +12,7 @@ from openprofiles.errors import BadRequestException
 from openprofiles.services.context import RequestContext
 from openprofiles.services.profiles import operation
 from openprofiles.store import tags as tag_store
-from openprofiles.store.pagination import decode_token, encode_token
+from openprofiles.store.pagination import cut_page, resume_after
 
 _DEFAULT_PAGE = 100
 
@@ -68,16 +68,15 @@ def delete_profile_object_type(ctx: RequestContext, req: dict[str, Any]) -> dict
 @operation("ListProfileObjectTypes")
 def list_profile_object_types(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
     limit = req.get("MaxResults", _DEFAULT_PAGE)
-    after = decode_token("object-types", req["NextToken"], 1)[0] if req.get("NextToken") else None
+    after = resume_after("object-types", req.get("NextToken"))
     with ctx.app.store.read() as conn:
         domain = get_domain(conn, ctx.tenant, req["DomainName"])
-        found = engine.list_object_types(conn, domain, after, limit + 1)
+        found, token = cut_page("object-types", engine.list_object_types(conn, domain, after, limit + 1), limit, lambda item: item.name)
         items = []
-        for item in found[:limit]:
+        for item in found:
             described = _describe(ctx, conn, domain, item)
             items.append({k: described.get(k) for k in (
                 "ObjectTypeName", "Description", "CreatedAt", "LastUpdatedAt", "MaxProfileObjectCount",
                 "MaxAvailableProfileObjectCount", "SourcePriority", "Tags",
             )})
-    token = encode_token("object-types", [found[limit - 1].name]) if len(found) > limit else None
     return {"Items": items, "NextToken": token}

@@ -19,7 +19,7 @@ from openprofiles.services.context import RequestContext
 from openprofiles.services.profiles import operation
 from openprofiles.store import profiles as profile_store
 from openprofiles.store import tags as tag_store
-from openprofiles.store.pagination import decode_token, encode_token
+from openprofiles.store.pagination import cut_page, resume_after
 
 _DEFAULT_PAGE = 100
 _LIST_ITEM = (
@@ -66,15 +66,14 @@ def get_segment_definition(ctx: RequestContext, req: dict[str, Any]) -> dict[str
 @operation("ListSegmentDefinitions")
 def list_segment_definitions(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
     limit = req.get("MaxResults", _DEFAULT_PAGE)
-    after = decode_token("segment-definitions", req["NextToken"], 1)[0] if req.get("NextToken") else None
+    after = resume_after("segment-definitions", req.get("NextToken"))
     with ctx.app.store.read() as conn:
         domain = get_domain(conn, ctx.tenant, req["DomainName"])
-        found = engine.list_definitions(conn, domain, after, limit + 1)
+        found, token = cut_page("segment-definitions", engine.list_definitions(conn, domain, after, limit + 1), limit, lambda item: item.name)
         items = []
-        for item in found[:limit]:
+        for item in found:
             described = _describe(ctx, conn, domain, item)
             items.append({k: described.get(k) for k in _LIST_ITEM})
-    token = encode_token("segment-definitions", [found[limit - 1].name]) if len(found) > limit else None
     return {"Items": items, "NextToken": token}
 
 
