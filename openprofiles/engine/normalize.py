@@ -37,7 +37,10 @@ Helpers for identity resolution (INFERENCE, REFERENCE.md 2.3):
   that is a street suffix, unit designator or directional (both spellings, and a few common
   variants) becomes its USPS abbreviation: ``"Street"``/``"St."`` → ``"st"``, ``"North"`` → ``"n"``.
   Short forms are canonical because they are idempotent and never need guessing (``"St"`` may be
-  Saint).
+  Saint). Unit designators (apt, unit, suite) are dropped: ``"#4"`` = ``"Apt 4"``.
+- ``normalize_postal_code``: upper case without spaces or hyphens; a US ZIP+4 keeps its ZIP5.
+  ``normalize_state``: a US state's name becomes its code. ``normalize_country``: the common names
+  of a few countries become their ISO code (``"USA"`` = ``"United States"``).
 - ``normalize_date``: ISO ``YYYY-MM-DD``. Accepts ``YYYY-MM-DD`` (also with ``/`` or ``.``, and a
   trailing time, whose time zone is ignored: the calendar date is taken as written),
   ``MM/DD/YYYY`` and ``MM-DD-YYYY`` (US, month first: ``01/02/2000`` is 2 January),
@@ -84,6 +87,39 @@ _ADDRESS_WORDS = {
         "ne northeast", "nw northwest", "se southeast", "sw southwest",
     )
     for variant in words.split()
+}
+#: unit designators carry no identity of their own: ``#4`` = ``Apt 4`` = ``Unit 4`` = ``Suite 4``
+_UNIT_WORDS = frozenset({"apt", "ste", "unit"})
+_US_STATES = {
+    name: code.lower()
+    for code, name in (
+        ("AL", "alabama"), ("AK", "alaska"), ("AZ", "arizona"), ("AR", "arkansas"),
+        ("CA", "california"), ("CO", "colorado"), ("CT", "connecticut"), ("DE", "delaware"),
+        ("DC", "district of columbia"), ("FL", "florida"), ("GA", "georgia"), ("HI", "hawaii"),
+        ("ID", "idaho"), ("IL", "illinois"), ("IN", "indiana"), ("IA", "iowa"), ("KS", "kansas"),
+        ("KY", "kentucky"), ("LA", "louisiana"), ("ME", "maine"), ("MD", "maryland"),
+        ("MA", "massachusetts"), ("MI", "michigan"), ("MN", "minnesota"), ("MS", "mississippi"),
+        ("MO", "missouri"), ("MT", "montana"), ("NE", "nebraska"), ("NV", "nevada"),
+        ("NH", "new hampshire"), ("NJ", "new jersey"), ("NM", "new mexico"), ("NY", "new york"),
+        ("NC", "north carolina"), ("ND", "north dakota"), ("OH", "ohio"), ("OK", "oklahoma"),
+        ("OR", "oregon"), ("PA", "pennsylvania"), ("RI", "rhode island"),
+        ("SC", "south carolina"), ("SD", "south dakota"), ("TN", "tennessee"), ("TX", "texas"),
+        ("UT", "utah"), ("VT", "vermont"), ("VA", "virginia"), ("WA", "washington"),
+        ("WV", "west virginia"), ("WI", "wisconsin"), ("WY", "wyoming"), ("PR", "puerto rico"),
+    )
+}
+_COUNTRIES = {
+    variant: code
+    for code, variants in (
+        ("us", ("us", "usa", "united states", "united states of america", "america")),
+        ("gb", ("gb", "uk", "united kingdom", "great britain", "england")),
+        ("ca", ("ca", "canada")), ("mx", ("mx", "mexico")), ("de", ("de", "germany", "deutschland")),
+        ("fr", ("fr", "france")), ("es", ("es", "spain", "espana")), ("it", ("it", "italy", "italia")),
+        ("in", ("in", "india")), ("au", ("au", "australia")), ("jp", ("jp", "japan")),
+        ("cn", ("cn", "china")), ("br", ("br", "brazil", "brasil")), ("nl", ("nl", "netherlands")),
+        ("ie", ("ie", "ireland")),
+    )
+    for variant in variants
 }
 _MONTHS = {
     name[:n]: number
@@ -199,7 +235,30 @@ def normalize_address(value: str | None) -> str | None:
             continue
         chars.append(" " if unicodedata.category(c)[0] in "PSZC" else c)
     words = [_ADDRESS_WORDS.get(word, word) for word in "".join(chars).split()]
-    return " ".join(words) or None
+    return " ".join(w for w in words if w not in _UNIT_WORDS) or None
+
+
+def normalize_postal_code(value: str | None) -> str | None:
+    """Upper case without spaces or hyphens; a US ZIP+4 keeps its five-digit ZIP."""
+    text = _present(value)
+    if text is None:
+        return None
+    compact = re.sub(r"[\s-]", "", text).upper()
+    return compact[:5] if re.fullmatch(r"[0-9]{9}", compact) else compact or None
+
+
+def normalize_state(value: str | None) -> str | None:
+    """A US state's name becomes its postal code (``Washington`` = ``WA``); other regions fold
+    as names."""
+    name = normalize_name(value)
+    return None if name is None else _US_STATES.get(name, name)
+
+
+def normalize_country(value: str | None) -> str | None:
+    """Common names of a few countries become their ISO code (``USA`` = ``United States`` =
+    ``us``); others fold as names."""
+    name = normalize_name(value)
+    return None if name is None else _COUNTRIES.get(name.replace(".", ""), name)
 
 
 def _date(year: str | int, month: str | int, day: str | int) -> str | None:

@@ -261,10 +261,10 @@ def test_name_equalities() -> None:
         ("9 Elm Place", "9 elm pl"),
         ("9 Elm Parkway", "9 elm pkwy"),
         ("9 State Highway 1", "9 state hwy 1"),
-        ("12 North Elm Street, Suite 400", "12 n elm st ste 400"),
-        ("12 N. Elm St., Ste. 400", "12 n elm st ste 400"),
-        ("100 Southwest 5th Avenue, Apartment #4B", "100 sw 5th ave apt 4b"),
-        ("100 SW 5th Ave Apt 4B", "100 sw 5th ave apt 4b"),
+        ("12 North Elm Street, Suite 400", "12 n elm st 400"),
+        ("12 N. Elm St., Ste. 400", "12 n elm st 400"),
+        ("100 Southwest 5th Avenue, Apartment #4B", "100 sw 5th ave 4b"),
+        ("100 SW 5th Ave Apt 4B", "100 sw 5th ave 4b"),
         ("East West Road", "e w rd"),
         ("Building 7, Floor 3, Room 12", "bldg 7 fl 3 rm 12"),
         ("P.O. Box 123", "po box 123"),
@@ -274,7 +274,7 @@ def test_name_equalities() -> None:
         ("Calle José-María 3", "calle jose maria 3"),
         ("Main St/2nd Ave", "main st 2nd ave"),
         ("St Louis Street", "st louis st"),
-        ("Unit 5 (rear)", "unit 5 rear"),
+        ("Unit 5 (rear)", "5 rear"),
         ("...", None),
         ("#", None),
     ],
@@ -382,3 +382,30 @@ def test_engine_layer_imports() -> None:
     forbidden = ("botocore", "sqlalchemy", "starlette", "uvicorn", "openprofiles.protocol",
                  "openprofiles.services", "openprofiles.http", "openprofiles.store")
     assert not [name for name in imported if name.startswith(forbidden)]
+
+
+@pytest.mark.parametrize(
+    ("function", "value", "expected"),
+    [
+        ("normalize_postal_code", "98101-1234", "98101"),
+        ("normalize_postal_code", "981011234", "98101"),
+        ("normalize_postal_code", " 98101 ", "98101"),
+        ("normalize_postal_code", "sw1a 1aa", "SW1A1AA"),
+        ("normalize_postal_code", "  ", None),
+        ("normalize_state", "Washington", "wa"),
+        ("normalize_state", "WA", "wa"),
+        ("normalize_state", "new  york", "ny"),
+        ("normalize_state", "Bavaria", "bavaria"),
+        ("normalize_country", "U.S.A.", "us"),
+        ("normalize_country", "United States", "us"),
+        ("normalize_country", "UK", "gb"),
+        ("normalize_country", "Narnia", "narnia"),
+        ("normalize_address", "123 Main St #4", "123 main st 4"),
+        ("normalize_address", "123 Main Street, Apt. 4", "123 main st 4"),
+        ("normalize_address", "123 Main St Unit 4", "123 main st 4"),
+    ],
+)
+def test_address_parts(function, value, expected):
+    import openprofiles.engine.normalize as module
+
+    assert getattr(module, function)(value) == expected

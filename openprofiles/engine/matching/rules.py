@@ -62,10 +62,13 @@ from sqlalchemy import Connection
 from openprofiles.engine.normalize import (
     normalize,
     normalize_address,
+    normalize_country,
     normalize_date,
     normalize_email,
     normalize_name,
     normalize_phone,
+    normalize_postal_code,
+    normalize_state,
 )
 from openprofiles.errors import BadRequestException
 from openprofiles.store import matching as store
@@ -113,6 +116,11 @@ _PLAIN: dict[str, Callable[[str | None], str | None]] = {
     "Gender": normalize_name,
     "LastName": normalize_name,
     "MiddleName": normalize_name,
+}
+_ADDRESS_PART: dict[str, Callable[[str | None], str | None]] = {
+    "PostalCode": normalize_postal_code,
+    "State": normalize_state,
+    "Country": normalize_country,
 }
 ATTRIBUTES = (*_PLAIN, "EmailAddress", "PhoneNumber", *(f"Address.{p}" for p in ADDRESS_PARTS))
 
@@ -209,7 +217,7 @@ def _address_part(address: dict[str, Any], part: str) -> str | None:
     if part == "Address":
         lines = [_text(address.get(f"Address{n}")) for n in range(1, 5)]
         return normalize_address(" ".join(line for line in lines if line))
-    return normalize_address(_text(address.get(part)))
+    return _ADDRESS_PART.get(part, normalize_address)(_text(address.get(part)))
 
 
 def _alternatives(
