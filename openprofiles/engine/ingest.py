@@ -29,6 +29,7 @@ from sqlalchemy import Connection
 from openprofiles.engine import profiles as profile_engine
 from openprofiles.engine.calculated.observations import Written, on_objects_stored
 from openprofiles.engine.keys import PROFILE_ID_KEY, derived_keys
+from openprofiles.engine.matching.incremental import on_profile_written
 from openprofiles.engine.normalize import join_key, normalize
 from openprofiles.engine.object_types import MAX_OBJECTS_PER_PROFILE, Key, ObjectType
 from openprofiles.engine.templates import standard_objects
@@ -127,6 +128,7 @@ def put_profile_object(
             conn, domain["id"], row["profile_id"], row["document"], row["provenance"], stamp_now
         )
         profile_store.add_keys(conn, domain["id"], row["id"], derived_keys(row["document"], region), derived=1)
+        on_profile_written(conn, domain, row["id"], row["profile_id"], row["document"], created=True)
         created = True
     else:
         row = profile_store.get_by_pk(conn, profile_pk)
@@ -136,6 +138,7 @@ def put_profile_object(
             profile_store.swap_derived_keys(
                 conn, domain["id"], row["id"], before, derived_keys(row["document"], region)
             )
+            on_profile_written(conn, domain, row["id"], row["profile_id"], row["document"])
         else:
             profile_store.touch(conn, row["id"], stamp_now)
         created = False

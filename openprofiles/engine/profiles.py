@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from openprofiles.engine.keys import PROFILE_ID_KEY, derived_keys, normalized_values
+from openprofiles.engine.matching.incremental import on_profile_written
 from openprofiles.errors import BadRequestException, ResourceNotFoundException
 from openprofiles.store import profiles as store
 
@@ -88,6 +89,7 @@ def create_profile(conn: Connection, domain: dict[str, Any], fields: dict[str, A
     profile_id = new_profile_id()
     pk = store.insert_profile(conn, domain["id"], profile_id, document, provenance, now.timestamp())
     store.replace_derived_keys(conn, domain["id"], pk, derived_keys(document, domain["phone_region"]))
+    on_profile_written(conn, domain, pk, profile_id, document, created=True)
     return profile_id
 
 
@@ -120,6 +122,7 @@ def save(conn: Connection, domain: dict[str, Any], row: dict[str, Any], now: dat
     """Write a changed document back, and rebuild the keys it derives."""
     store.update_document(conn, row["id"], row["document"], row["provenance"], now.timestamp())
     store.replace_derived_keys(conn, domain["id"], row["id"], derived_keys(row["document"], domain["phone_region"]))
+    on_profile_written(conn, domain, row["id"], row["profile_id"], row["document"])
 
 
 def delete_profile(conn: Connection, domain: dict[str, Any], profile_id: str) -> None:

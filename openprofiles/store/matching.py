@@ -10,9 +10,9 @@ from collections.abc import Iterable
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Select, and_, delete, func, insert, select
+from sqlalchemy import Connection, Select, and_, bindparam, delete, func, insert, select
 
-from openprofiles.store.query import execute_many
+from openprofiles.store.query import Query, execute_many
 from openprofiles.store.schema import (
     domains,
     match_signatures,
@@ -23,6 +23,9 @@ from openprofiles.store.schema import (
     rule_based_passes,
 )
 
+#: one statement object each, so that execute_many compiles it once
+_INSERT_SIGNATURES = insert(match_signatures)
+_INSERT_MATCHES = insert(rule_based_matches)
 #: how many ids go in one IN (...) list (SQLite and PostgreSQL cap bound parameters)
 _CHUNK = 1000
 
@@ -106,7 +109,7 @@ def add_signatures(conn: Connection, domain_id: int, rows: Iterable[tuple[int, s
         {"domain_id": domain_id, "level": level, "signature": signature, "profile_pk": pk}
         for level, signature, pk in sorted(set(rows))
     ]
-    execute_many(conn, insert(match_signatures), params)
+    execute_many(conn, _INSERT_SIGNATURES, params)
 
 
 def shared_signatures(
@@ -242,3 +245,108 @@ def members_page(
         query = query.where(rule_based_matches.c.profile_id > after)
     query = query.order_by(rule_based_matches.c.profile_id).limit(limit)
     return list(conn.execute(query).scalars())
+
+
+
+# --- incremental matching (engine.matching.incremental): one profile at a time, indexed. Fixed
+# statements run through store.query.Query: they are on PutProfileObject's path ---
+
+_DROP_PROFILE_SIGNATURES = Query(
+    delete(match_signatures).where(
+        match_signatures.c.domain_id == bindparam("domain_id"),
+        match_signatures.c.profile_pk == bindparam("pk"),
+    )
+)
+_HOLDERS = Query(
+    select(profiles.c.id, profiles.c.profile_id, rule_based_matches.c.match_id, rule_based_matches.c.rule_level)
+    .select_from(match_signatures)
+    .join(profiles, and_(
+        profiles.c.id == match_signatures.c.profile_pk, profiles.c.domain_id == match_signatures.c.domain_id
+    ))
+    .outerjoin(rule_based_matches, and_(
+        rule_based_matches.c.domain_id == match_signatures.c.domain_id,
+        rule_based_matches.c.profile_id == profiles.c.profile_id,
+    ))
+    .where(
+        match_signatures.c.domain_id == bindparam("domain_id"),
+        match_signatures.c.level == bindparam("level"),
+        match_signatures.c.signature == bindparam("signature"),
+    )
+    .limit(bindparam("limit"))
+)  # fmt: skip
+_GROUP_OF = Query(
+    select(rule_based_matches.c.match_id, rule_based_matches.c.rule_level).where(
+        rule_based_matches.c.domain_id == bindparam("domain_id"),
+        rule_based_matches.c.profile_id == bindparam("profile_id"),
+    )
+)
+_LIVING_MEMBERS = Query(
+    select(rule_based_matches.c.profile_id)
+    .join(profiles, _member_exists(bindparam("domain_id")))
+    .where(
+        rule_based_matches.c.domain_id == bindparam("domain_id"),
+        rule_based_matches.c.match_id == bindparam("match_id"),
+    )
+)
+_DROP_MEMBERSHIP = Query(
+    delete(rule_based_matches).where(
+        rule_based_matches.c.domain_id == bindparam("domain_id"),
+        rule_based_matches.c.profile_id == bindparam("profile_id"),
+    )
+)
+_DROP_MATCH = Query(
+    delete(rule_based_matches).where(
+        rule_based_matches.c.domain_id == bindparam("domain_id"),
+        rule_based_matches.c.match_id == bindparam("match_id"),
+    )
+)
+
+
+def replace_profile_signatures(
+    conn: Connection, domain_id: int, pk: int, rows: Iterable[tuple[int, str]]
+) -> None:
+    """Make a profile's indexed signatures exactly the (level, signature) rows."""
+    _DROP_PROFILE_SIGNATURES.run(conn, {"domain_id": domain_id, "pk": pk})
+    add_signatures(conn, domain_id, [(level, signature, pk) for level, signature in rows])
+
+
+def signature_holders(
+    conn: Connection, domain_id: int, level: int, signature: str, most: int
+) -> list[tuple[int, str, str | None, int | None]]:
+    """(row id, profile id, match id, rule level) of the existing profiles holding a signature
+    at a level (the match of a profile in a stored group, else None), by the index's primary
+    key; at most ``most`` + 1 rows, so more than ``most`` means the guard skips it."""
+    params = {"domain_id": domain_id, "level": level, "signature": signature, "limit": most + 1}
+    return [tuple(row) for row in _HOLDERS.rows(conn, params)]  # type: ignore[misc]
+
+
+def group_of(conn: Connection, domain_id: int, profile_id: str) -> tuple[str, int] | None:
+    """(match id, rule level) of a profile's stored group, if it is in one."""
+    row = _GROUP_OF.rows(conn, {"domain_id": domain_id, "profile_id": profile_id})
+    return (row[0][0], row[0][1]) if row else None
+
+
+def living_members(conn: Connection, domain_id: int, match_id: str) -> list[str]:
+    """The existing profiles of a stored group."""
+    rows = _LIVING_MEMBERS.rows(conn, {"domain_id": domain_id, "match_id": match_id})
+    return [profile_id for (profile_id,) in rows]
+
+
+def drop_memberships(conn: Connection, domain_id: int, profile_ids: list[str]) -> None:
+    """Take these profiles out of whatever stored group they are in."""
+    for profile_id in profile_ids:
+        _DROP_MEMBERSHIP.run(conn, {"domain_id": domain_id, "profile_id": profile_id})
+
+
+def replace_match(
+    conn: Connection, domain_id: int, old_id: str | None, match_id: str, level: int, profile_ids: list[str]
+) -> None:
+    """Store a group (its members taken out of any other) in place of group ``old_id``."""
+    if old_id is not None:
+        _DROP_MATCH.run(conn, {"domain_id": domain_id, "match_id": old_id})
+    drop_memberships(conn, domain_id, profile_ids)
+    params = [
+        {"domain_id": domain_id, "match_id": match_id, "rule_level": level, "profile_id": p}
+        for p in sorted(set(profile_ids))
+    ]
+    execute_many(conn, _INSERT_MATCHES, params)

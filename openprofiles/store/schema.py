@@ -237,6 +237,8 @@ match_signatures = Table(
     Column("signature", String(32), nullable=False),
     Column("profile_pk", BigInteger, nullable=False),
     PrimaryKeyConstraint("domain_id", "level", "signature", "profile_pk"),
+    #: incremental matching replaces one profile's rows (engine.matching.incremental)
+    Index("ix_match_signatures_profile", "domain_id", "profile_pk"),
 )
 
 #: the match groups of the last rule-based pass (ListRuleBasedMatches, GetSimilarProfiles). By

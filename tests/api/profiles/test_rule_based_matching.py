@@ -18,7 +18,7 @@ from botocore.exceptions import ClientError
 from openprofiles.app import App
 from openprofiles.clock import ManualClock
 from openprofiles.config import Settings
-from openprofiles.engine.matching import runner
+from openprofiles.engine.matching import incremental, rules, runner
 from openprofiles.mock import mock_profiles
 from tests.conftest import Door, new_account
 
@@ -96,8 +96,11 @@ def test_new_and_deleted_profiles_are_seen(running):
     assert status(profiles, "d") == "ACTIVE"  # a new domain skips PENDING
     first = make(profiles, clock, "d", AccountNumber="A-1")
     second = make(profiles, clock, "d", AccountNumber=" A-1 ")
-    assert profiles.list_rule_based_matches(DomainName="d")["MatchIds"] == []
+    # matched as they are written (engine.matching.incremental), before any pass
+    matched = profiles.list_rule_based_matches(DomainName="d")["MatchIds"]
+    assert len(matched) == 1
     assert matching_round(app) == 0  # a pass ran; nothing to activate or merge
+    assert profiles.list_rule_based_matches(DomainName="d")["MatchIds"] == matched  # same id
     assert sorted(similar(profiles, "d", "_profileId", first)["ProfileIds"]) == sorted([first, second])
 
     third = make(profiles, clock, "d", AccountNumber="A-1")
@@ -276,3 +279,107 @@ def test_errors(running):
         })
     assert error_code(excinfo) == "BadRequestException"
     assert "MatchingRules[0].Rule" in excinfo.value.response["Error"]["Message"]
+
+
+def groups(profiles: Any, domain: str, ids: list[str]) -> dict[str, tuple[Any, ...]]:
+    """profile id -> (match id, rule level, members) of its group, () when it is in none."""
+    found = {}
+    for profile_id in ids:
+        answer = similar(profiles, domain, "_profileId", profile_id)
+        found[profile_id] = (
+            (answer["MatchId"], answer["RuleLevel"], tuple(sorted(answer["ProfileIds"])))
+            if answer["ProfileIds"] else ()
+        )
+    return found
+
+
+ORDERS = {
+    "Description": "orders",
+    "AllowProfileCreation": True,
+    "Fields": {
+        "email": {"Source": "_source.email", "ContentType": "EMAIL_ADDRESS", "Target": "_profile.EmailAddress"},
+        "orderId": {"Source": "_source.orderId"},
+    },
+    "Keys": {
+        "_email": [{"StandardIdentifiers": ["PROFILE"], "FieldNames": ["email"]}],
+        "OrderId": [{"StandardIdentifiers": ["UNIQUE"], "FieldNames": ["orderId"]}],
+    },
+}
+
+
+def test_written_profiles_are_matched_at_once_as_a_pass_would(running):
+    app, profiles, clock = running
+    profiles.create_domain(DomainName="d", DefaultExpirationDays=30)
+    ann = make(profiles, clock, "d", FirstName="Ann", EmailAddress="ann@example.com")
+    ann2 = make(profiles, clock, "d", FirstName="Ann", EmailAddress="ANN@example.com")
+    bob = make(profiles, clock, "d", FirstName="Bob", PhoneNumber="+12065550100")
+    profiles.update_domain(DomainName="d", RuleBasedMatching={"Enabled": True})
+    assert matching_round(app) == 1 and status(profiles, "d") == "ACTIVE"
+    before = groups(profiles, "d", [ann])[ann]
+
+    # CreateProfile matching a group joins it, without a pass
+    ann3 = make(profiles, clock, "d", FirstName="Ann", EmailAddress=" Ann@Example.com")
+    joined = similar(profiles, "d", "_profileId", ann3)
+    assert sorted(joined["ProfileIds"]) == sorted([ann, ann2, ann3]) and joined["RuleLevel"] == 1
+    assert joined["MatchId"] != before[0]  # the id of the group's new members, as a pass gives
+    # UpdateProfile that adds a matching email joins
+    carl = make(profiles, clock, "d", FirstName="Carl")
+    assert similar(profiles, "d", "_profileId", carl)["ProfileIds"] == []
+    profiles.update_profile(DomainName="d", ProfileId=carl, BusinessEmailAddress="ann@example.com")
+    assert carl in similar(profiles, "d", "_profileId", ann)["ProfileIds"]
+    # matching only a free profile: a new group at the level they match
+    bob2 = make(profiles, clock, "d", FirstName="BOB", MobilePhoneNumber="+1 206 555 0100")
+    pair = similar(profiles, "d", "_profileId", bob)
+    assert sorted(pair["ProfileIds"]) == sorted([bob, bob2]) and pair["RuleLevel"] == 2
+    # PutProfileObject creating a profile
+    profiles.put_profile_object_type(DomainName="d", ObjectTypeName="orders", **ORDERS)
+    clock.advance(seconds=1)
+    put = profiles.put_profile_object(
+        DomainName="d", ObjectTypeName="orders", Object=json.dumps({"orderId": "o1", "email": "ann@EXAMPLE.com"})
+    )
+    ingested = put["ProfileObjectUniqueKey"] and profiles.search_profiles(
+        DomainName="d", KeyName="OrderId", Values=["o1"]
+    )["Items"][0]["ProfileId"]
+    assert ingested not in (ann, ann2, ann3, carl)  # _email is ambiguous: a new profile
+    assert ingested in similar(profiles, "d", "_profileId", ann)["ProfileIds"]
+
+    everyone = [ann, ann2, ann3, bob, bob2, carl, ingested]
+    incremental = groups(profiles, "d", everyone)
+    assert len(profiles.list_rule_based_matches(DomainName="d")["MatchIds"]) == 2
+    matching_round(app)  # the full pass finds the same groups, with the same ids
+    assert groups(profiles, "d", everyone) == incremental
+
+
+def test_written_profiles_respect_the_matching_level_limit(running):
+    app, profiles, clock = running
+    profiles.create_domain(DomainName="d", DefaultExpirationDays=30, RuleBasedMatching={
+        "Enabled": True, "MaxAllowedRuleLevelForMatching": 1,
+    })
+    bob = make(profiles, clock, "d", FirstName="Bob", PhoneNumber="+12065550100")
+    make(profiles, clock, "d", FirstName="Bob", PhoneNumber="+12065550100")  # level 2 only
+    ann = make(profiles, clock, "d", EmailAddress="ann@example.com")
+    ann2 = make(profiles, clock, "d", EmailAddress="ann@example.com")
+    assert similar(profiles, "d", "_profileId", bob)["ProfileIds"] == []
+    assert sorted(similar(profiles, "d", "_profileId", ann)["ProfileIds"]) == sorted([ann, ann2])
+    incremental = groups(profiles, "d", [bob, ann])
+    matching_round(app)
+    assert groups(profiles, "d", [bob, ann]) == incremental
+
+
+def test_written_profiles_respect_the_guard(running, monkeypatch):
+    app, profiles, clock = running
+    monkeypatch.setattr(incremental, "GUARD", 2)
+    monkeypatch.setattr(rules, "GUARD", 2)
+    profiles.create_domain(DomainName="d", DefaultExpirationDays=30, RuleBasedMatching={
+        "Enabled": True, "MatchingRules": [{"Rule": ["AccountNumber"]}, {"Rule": ["LastName"]}],
+    })
+    first = make(profiles, clock, "d", AccountNumber="1", LastName="Lee")
+    second = make(profiles, clock, "d", AccountNumber="1")
+    assert sorted(similar(profiles, "d", "_profileId", first)["ProfileIds"]) == sorted([first, second])
+    third = make(profiles, clock, "d", AccountNumber="1")  # 3 holders: skipped
+    assert similar(profiles, "d", "_profileId", third)["ProfileIds"] == []
+    fourth = make(profiles, clock, "d", AccountNumber="2", LastName="LEE")  # level 2 still matches
+    assert sorted(similar(profiles, "d", "_profileId", fourth)["ProfileIds"]) == sorted([first, second, fourth])
+    matching_round(app)  # the pass drops the guarded level-1 link; level 2 stays
+    assert similar(profiles, "d", "_profileId", third)["ProfileIds"] == []
+    assert sorted(similar(profiles, "d", "_profileId", fourth)["ProfileIds"]) == sorted([first, fourth])
