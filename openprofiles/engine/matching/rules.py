@@ -221,10 +221,15 @@ def _address_part(address: dict[str, Any], part: str) -> str | None:
 
 
 def _alternatives(
-    rules: RuleSet, attributes: tuple[str, ...], document: dict[str, Any], phone_region: str
+    rules: RuleSet,
+    attributes: tuple[str, ...],
+    document: dict[str, Any],
+    phone_region: str,
+    memo: dict[tuple[str, str], str | None],
 ) -> list[list[tuple[str, ...]]]:
     """Per attribute (the Address.* attributes together), the values that may match; none at
-    all if an attribute has none, as then the level cannot match."""
+    all if an attribute has none, as then the level cannot match. ``memo`` keeps the values
+    normalized for earlier levels of the same profile (FirstName serves several levels)."""
     typed: dict[str, Callable[[str | None], str | None]] = {
         "EmailAddress": normalize_email,
         "PhoneNumber": lambda value: normalize_phone(value, phone_region),
@@ -234,13 +239,16 @@ def _alternatives(
         if attribute.startswith("Address."):
             continue
         if attribute in typed:
-            found = [
-                (field if not rules.many_to_many else "", value)
-                for field in rules.selected[attribute]
-                if (value := typed[attribute](_text(document.get(field))))
-            ]
+            found = []
+            for field in rules.selected[attribute]:
+                if (attribute, field) not in memo:
+                    memo[(attribute, field)] = typed[attribute](_text(document.get(field)))
+                if value := memo[(attribute, field)]:
+                    found.append((field if not rules.many_to_many else "", value))
         else:
-            value = _plain_value(document, attribute)
+            if (attribute, "") not in memo:
+                memo[(attribute, "")] = _plain_value(document, attribute)
+            value = memo[(attribute, "")]
             found = [(value,)] if value else []
         if not found:
             return []
@@ -263,8 +271,9 @@ def _alternatives(
 def signatures(rules: RuleSet, document: dict[str, Any], phone_region: str) -> set[tuple[int, str]]:
     """(level, signature) of a profile document at every level that may match."""
     found = set()
+    memo: dict[tuple[str, str], str | None] = {}
     for level, attributes in enumerate(rules.levels, start=1):
-        parts = _alternatives(rules, attributes, document, phone_region)
+        parts = _alternatives(rules, attributes, document, phone_region, memo)
         for combination in itertools.product(*parts) if parts else ():
             digest = hashlib.blake2b(orjson.dumps(combination), digest_size=16).hexdigest()
             found.add((level, digest))
