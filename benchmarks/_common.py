@@ -90,3 +90,30 @@ def boto_client(service: str, endpoint_url: str | None = None):  # noqa: ANN201
 
 def verdict(ok: bool) -> str:
     return "PASS" if ok else "FAIL"
+
+
+def gateway_call(gateway, method: str, path: str, body: dict) -> dict:  # noqa: ANN001
+    """One call through an in-process App's gateway (signed as ACCOUNT); exits unless it is a 200."""
+    import orjson
+
+    from openprofiles.protocol.messages import HttpRequest
+
+    headers = {"host": "localhost", "content-type": "application/json", "authorization": AUTHORIZATION}
+    response = gateway.handle(HttpRequest(method, path, "", headers, orjson.dumps(body)))
+    if response.status != 200:
+        raise SystemExit(f"{method} {path}: {response.status} {response.body[:300]!r}")
+    return orjson.loads(response.body) if response.body else {}
+
+
+def alternate(timed, sides: Sequence[str], rounds: int, block: int, warmup: int = 200) -> dict[str, list[float]]:  # noqa: ANN001
+    """Seconds of each ``timed(side)`` call: a warm-up per side (caches, SQLite pages), then
+    blocks of calls alternating between the sides, the order swapped every round, so drift in
+    the machine's speed falls on both alike."""
+    for side in sides:
+        for _ in range(warmup):
+            timed(side)
+    timings: dict[str, list[float]] = {side: [] for side in sides}
+    for round_ in range(rounds):
+        for side in sides if round_ % 2 == 0 else tuple(reversed(sides)):
+            timings[side].extend(timed(side) for _ in range(block))
+    return timings

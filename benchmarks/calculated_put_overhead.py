@@ -26,10 +26,9 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks._common import AUTHORIZATION, verdict  # noqa: E402
+from benchmarks._common import alternate, gateway_call, verdict  # noqa: E402
 from openprofiles.app import build_app  # noqa: E402
 from openprofiles.config import Settings  # noqa: E402
-from openprofiles.protocol.messages import HttpRequest  # noqa: E402
 
 TARGET = 1.30
 TYPE = {
@@ -57,20 +56,12 @@ DEFINITIONS = {
 }  # fmt: skip
 
 
-def call(gateway, method: str, path: str, body: dict) -> dict:  # noqa: ANN001
-    headers = {"host": "localhost", "content-type": "application/json", "authorization": AUTHORIZATION}
-    response = gateway.handle(HttpRequest(method, path, "", headers, orjson.dumps(body)))
-    if response.status != 200:
-        raise SystemExit(f"{method} {path}: {response.status} {response.body[:300]!r}")
-    return orjson.loads(response.body) if response.body else {}
-
-
 def setup(gateway, domain: str, with_definitions: bool) -> None:  # noqa: ANN001
-    call(gateway, "POST", f"/domains/{domain}", {"DefaultExpirationDays": 365})
-    call(gateway, "PUT", f"/domains/{domain}/object-types/orders", TYPE)
+    gateway_call(gateway, "POST", f"/domains/{domain}", {"DefaultExpirationDays": 365})
+    gateway_call(gateway, "PUT", f"/domains/{domain}/object-types/orders", TYPE)
     if with_definitions:
         for name, members in DEFINITIONS.items():
-            call(gateway, "POST", f"/domains/{domain}/calculated-attributes/{name}", {**members, "UseHistoricalData": True})
+            gateway_call(gateway, "POST", f"/domains/{domain}/calculated-attributes/{name}", {**members, "UseHistoricalData": True})
 
 
 def main() -> None:
@@ -94,21 +85,15 @@ def main() -> None:
                       "placedAt": "2026-01-01T10:00:00Z"}  # fmt: skip
             body = {"ObjectTypeName": "orders", "Object": orjson.dumps(record).decode()}
             started = time.perf_counter()
-            call(gateway, "PUT", f"/domains/{domain}/profiles/objects", body)
+            gateway_call(gateway, "PUT", f"/domains/{domain}/profiles/objects", body)
             return time.perf_counter() - started
 
-        for domain in ("plain", "calc"):  # warm-up: caches, SQLite pages
-            for _ in range(200):
-                put(domain)
-        timings: dict[str, list[float]] = {"plain": [], "calc": []}
-        for round_ in range(args.rounds):
-            for domain in ("plain", "calc") if round_ % 2 == 0 else ("calc", "plain"):
-                timings[domain].extend(put(domain) for _ in range(args.block))
+        timings = alternate(put, ("plain", "calc"), args.rounds, args.block)
         emails = {"c1@example.com"}
         put_record = {"ObjectTypeName": "orders", "Object": orjson.dumps({"orderId": "last", "email": "c1@example.com", "amount": "1"}).decode()}
-        call(gateway, "PUT", "/domains/calc/profiles/objects", put_record)
-        profile = call(gateway, "POST", "/domains/calc/profiles/search", {"KeyName": "_email", "Values": sorted(emails)})
-        value = call(gateway, "GET", f"/domains/calc/profile/{profile['Items'][0]['ProfileId']}/calculated-attributes/total_spent", {})
+        gateway_call(gateway, "PUT", "/domains/calc/profiles/objects", put_record)
+        profile = gateway_call(gateway, "POST", "/domains/calc/profiles/search", {"KeyName": "_email", "Values": sorted(emails)})
+        value = gateway_call(gateway, "GET", f"/domains/calc/profile/{profile['Items'][0]['ProfileId']}/calculated-attributes/total_spent", {})
         app.close()
     plain, calc = statistics.median(timings["plain"]), statistics.median(timings["calc"])
     ratio = calc / plain

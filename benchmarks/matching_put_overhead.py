@@ -28,10 +28,9 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks._common import AUTHORIZATION, verdict  # noqa: E402
+from benchmarks._common import alternate, gateway_call, verdict  # noqa: E402
 from openprofiles.app import build_app  # noqa: E402
 from openprofiles.config import Settings  # noqa: E402
-from openprofiles.protocol.messages import HttpRequest  # noqa: E402
 
 TARGET = 1.25
 TYPE = {
@@ -53,22 +52,14 @@ FIRST = ["Ann", "Bob", "Carl", "Dana", "Eve", "Finn", "Gus", "Hana", "Ivo", "Jo"
 LAST = ["Lee", "Ray", "Kim", "Diaz", "Moss", "Nash", "Ortiz"]
 
 
-def call(gateway, method: str, path: str, body: dict) -> dict:  # noqa: ANN001
-    headers = {"host": "localhost", "content-type": "application/json", "authorization": AUTHORIZATION}
-    response = gateway.handle(HttpRequest(method, path, "", headers, orjson.dumps(body)))
-    if response.status != 200:
-        raise SystemExit(f"{method} {path}: {response.status} {response.body[:300]!r}")
-    return orjson.loads(response.body) if response.body else {}
-
-
 def setup(gateway, domain: str, matching: bool) -> None:  # noqa: ANN001
     body: dict = {"DefaultExpirationDays": 365}
     if matching:
         body["RuleBasedMatching"] = {"Enabled": True}
-    created = call(gateway, "POST", f"/domains/{domain}", body)
+    created = gateway_call(gateway, "POST", f"/domains/{domain}", body)
     if matching and created["RuleBasedMatching"]["Status"] != "ACTIVE":
         raise SystemExit("rule-based matching is not ACTIVE")
-    call(gateway, "PUT", f"/domains/{domain}/object-types/orders", TYPE)
+    gateway_call(gateway, "PUT", f"/domains/{domain}/object-types/orders", TYPE)
 
 
 def main() -> None:
@@ -94,18 +85,12 @@ def main() -> None:
                       "last": LAST[c % len(LAST)], "phone": f"+1206{5550000 + pair % 10000:07d}"}  # fmt: skip
             body = {"ObjectTypeName": "orders", "Object": orjson.dumps(record).decode()}
             started = time.perf_counter()
-            call(gateway, "PUT", f"/domains/{domain}/profiles/objects", body)
+            gateway_call(gateway, "PUT", f"/domains/{domain}/profiles/objects", body)
             return time.perf_counter() - started
 
-        for domain in ("plain", "match"):  # warm-up: caches, SQLite pages
-            for _ in range(200):
-                put(domain)
-        timings: dict[str, list[float]] = {"plain": [], "match": []}
-        for round_ in range(args.rounds):
-            for domain in ("plain", "match") if round_ % 2 == 0 else ("match", "plain"):
-                timings[domain].extend(put(domain) for _ in range(args.block))
-        groups = call(gateway, "GET", "/domains/match/profiles/ruleBasedMatches", {})
-        status = call(gateway, "GET", "/domains/match", {})["RuleBasedMatching"]["Status"]
+        timings = alternate(put, ("plain", "match"), args.rounds, args.block)
+        groups = gateway_call(gateway, "GET", "/domains/match/profiles/ruleBasedMatches", {})
+        status = gateway_call(gateway, "GET", "/domains/match", {})["RuleBasedMatching"]["Status"]
         app.close()
     plain, match = statistics.median(timings["plain"]), statistics.median(timings["match"])
     ratio = match / plain
