@@ -6,10 +6,11 @@ from collections.abc import Iterable
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, bindparam, delete, func, insert, select, text, update
+from sqlalchemy import Connection, delete, func, insert, select, text
 
+from openprofiles.store import objects as object_store
 from openprofiles.store.objects import delete_objects, oldest_beyond
-from openprofiles.store.profiles import UPDATE_STATEMENT, encode
+from openprofiles.store.profiles import TOUCH_STATEMENT, UPDATE_STATEMENT, encode
 from openprofiles.store.query import execute_many
 from openprofiles.store.schema import object_keys, profile_keys, profile_objects, profiles
 
@@ -99,21 +100,6 @@ def profiles_by_pk(conn: Connection, pks: Iterable[int]) -> dict[int, dict[str, 
     return found
 
 
-_TOUCH_PROFILE = update(profiles).where(profiles.c.id == bindparam("pk")).values(updated_at=bindparam("updated_at"))
-_UPDATE_OBJECT = (
-    update(profile_objects)
-    .where(profile_objects.c.id == bindparam("pk"))
-    .values(
-        profile_pk=bindparam("profile_pk"),
-        document=bindparam("document"),
-        size=bindparam("size"),
-        source_updated_at=bindparam("source_updated_at"),
-        updated_at=bindparam("updated_at"),
-        expires_at=bindparam("expires_at"),
-    )
-)
-
-
 def write_batch(
     conn: Connection,
     domain_id: int,
@@ -141,7 +127,7 @@ def write_batch(
     fresh = {p["id"] for p in new_profiles}
     touched = {o["profile_pk"] for o in objects} - fresh - {p["id"] for p in changed_profiles}
     if touched:
-        execute_many(conn, _TOUCH_PROFILE, [{"pk": pk, "updated_at": now} for pk in sorted(touched)])
+        execute_many(conn, TOUCH_STATEMENT, [{"pk": pk, "updated_at": now} for pk in sorted(touched)])
     for chunk in _chunks(sorted(set(derived) - fresh)):
         conn.execute(delete(profile_keys).where(profile_keys.c.profile_pk.in_(chunk), profile_keys.c.derived == 1))
     key_rows = [
@@ -177,7 +163,7 @@ def _write_objects(conn: Connection, domain_id: int, type_name: str, objects: li
     if updated:
         execute_many(
             conn,
-            _UPDATE_OBJECT,
+            object_store.UPDATE_STATEMENT,
             [
                 {"pk": o["id"], **{k: o[k] for k in ("profile_pk", "document", "size", "source_updated_at",
                                                      "updated_at", "expires_at")}}

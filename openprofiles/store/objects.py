@@ -21,11 +21,13 @@ _BY_KEY = Query(
 )
 _COLUMNS = [c.name for c in profile_objects.c if c.name != "id"]
 _INSERT = Query(insert(profile_objects).values({c: bindparam(c) for c in _COLUMNS}).returning(profile_objects.c.id))
-_UPDATE = Query(
+#: the columns an ingestion writes to an object it replaces (shared with the batch path)
+UPDATE_STATEMENT = (
     update(profile_objects)
     .where(profile_objects.c.id == bindparam("pk"))
     .values({c: bindparam(c) for c in ("profile_pk", "document", "size", "source_updated_at", "updated_at", "expires_at")})
 )
+_UPDATE = Query(UPDATE_STATEMENT)
 _DROP_KEYS = Query(delete(object_keys).where(object_keys.c.object_pk == bindparam("pk")))
 _ADD_KEY = Query(insert(object_keys).values({c.name: bindparam(c.name) for c in object_keys.c}))
 _COUNT = Query(select(func.count()).where(profile_objects.c.profile_pk == bindparam("pk")))

@@ -73,7 +73,8 @@ UPDATE_STATEMENT = (
     )
 )
 _UPDATE = Query(UPDATE_STATEMENT)
-_TOUCH = Query(update(profiles).where(profiles.c.id == bindparam("pk")).values(updated_at=bindparam("updated_at")))
+TOUCH_STATEMENT = update(profiles).where(profiles.c.id == bindparam("pk")).values(updated_at=bindparam("updated_at"))
+_TOUCH = Query(TOUCH_STATEMENT)
 _ADD_KEY = Query(insert_ignoring_duplicates(profile_keys))
 _DERIVED_OF = Query(
     select(profile_keys.c.key_name, profile_keys.c.key_value).where(
