@@ -6,6 +6,7 @@ Only loopback addresses are used. The server helpers mirror tests/conftest.py.
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -117,3 +118,28 @@ def alternate(timed, sides: Sequence[str], rounds: int, block: int, warmup: int 
         for side in sides if round_ % 2 == 0 else tuple(reversed(sides)):
             timings[side].extend(timed(side) for _ in range(block))
     return timings
+
+
+def wrk_number(out: str, pattern: str, default: float = 0.0) -> float:
+    """A number wrk (or its Lua script) printed, found by a regex with one group."""
+    found = re.search(pattern, out, re.MULTILINE)
+    return float(found.group(1)) if found else default
+
+
+def run_wrk(
+    url: str, threads: int, connections: int, seconds: int, script: str, timeout: str, *args: str
+) -> tuple[str, dict[str, float]]:
+    """wrk's output and its common figures: requests/s, requests, non-2xx answers, socket errors.
+    ``args`` go to the Lua script."""
+    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", timeout,
+               "-s", script, url, *(["--", *args] if args else [])]
+    out = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60).stdout
+    socket_errors = re.search(r"Socket errors:.*", out)
+    return out, {
+        "rps": wrk_number(out, r"Requests/sec:\s+([\d.]+)"),
+        "requests": wrk_number(out, r"(\d+) requests in"),
+        "not2xx": wrk_number(out, r"Non-2xx or 3xx responses:\s+(\d+)"),
+        "socket_errors": sum(
+            int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", socket_errors.group(0))
+        ) if socket_errors else 0,
+    }

@@ -10,9 +10,7 @@ The figure is recorded, not gated: the script exits 0 either way.
 
 from __future__ import annotations
 
-import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import urllib.request
@@ -26,11 +24,13 @@ from _common import (  # noqa: E402
     HOST,
     boto_client,
     free_port,
+    run_wrk,
     serve_command,
     spawn,
     stop,
     verdict,
     wait_http_ok,
+    wrk_number,
 )
 
 TARGET = 0.35
@@ -55,21 +55,8 @@ end
 
 
 def wrk(url: str, seconds: int, script: str) -> dict[str, float]:
-    command = ["wrk", f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{seconds}s", "--timeout", "5s",
-               "-s", script, url]
-    out = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 30).stdout
-    def number(pattern: str, default: float = 0.0) -> float:
-        found = re.search(pattern, out)
-        return float(found.group(1)) if found else default
-    return {
-        "rps": number(r"Requests/sec:\s+([\d.]+)"),
-        "requests": number(r"(\d+) requests in"),
-        "not2xx": number(r"Non-2xx or 3xx responses:\s+(\d+)"),
-        "not200": number(r"NOT200 (\d+)", default=-1),
-        "socket_errors": sum(int(n) for n in re.findall(
-            r"(?:connect|read|write|timeout) (\d+)", re.search(r"Socket errors:.*", out).group(0)
-        )) if "Socket errors:" in out else 0,
-    }
+    out, figures = run_wrk(url, THREADS, CONNECTIONS, seconds, script, "5s")
+    return {**figures, "not200": wrk_number(out, r"NOT200 (\d+)", default=-1)}
 
 
 def main() -> int:

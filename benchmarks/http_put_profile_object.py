@@ -47,11 +47,13 @@ from _common import (  # noqa: E402
     HOST,
     boto_client,
     free_port,
+    run_wrk,
     serve_command,
     spawn,
     stop,
     verdict,
     wait_http_ok,
+    wrk_number,
 )
 
 TARGET = 0.20
@@ -170,27 +172,18 @@ def lua_script() -> str:
 
 
 def wrk(url: str, seconds: int, script: str, tag: str, seed: int) -> dict:
-    command = ["wrk", f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{seconds}s", "--timeout", "10s",
-               "-s", script, url, "--", tag, str(seed)]
-    out = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60).stdout
+    out, figures = run_wrk(url, THREADS, CONNECTIONS, seconds, script, "10s", tag, str(seed))
 
     def number(pattern: str, default: float = 0.0) -> float:
-        found = re.search(pattern, out, re.MULTILINE)
-        return float(found.group(1)) if found else default
+        return wrk_number(out, pattern, default)
 
     def words(prefix: str) -> list[str] | None:
         found = re.search(rf"^{prefix} ?(.*)$", out, re.MULTILINE)
         return found.group(1).split() if found else None
 
-    socket_errors = re.search(r"Socket errors:.*", out)
     return {
+        **figures,
         "tag": tag,
-        "rps": number(r"Requests/sec:\s+([\d.]+)"),
-        "requests": number(r"(\d+) requests in"),
-        "not2xx": number(r"Non-2xx or 3xx responses:\s+(\d+)"),
-        "socket_errors": sum(int(n) for n in re.findall(
-            r"(?:connect|read|write|timeout) (\d+)", socket_errors.group(0)
-        )) if socket_errors else 0,
         "sent": int(number(r"^SENT (\d+)", -1)),
         "ok200": int(number(r"^OK200 (\d+)", -1)),
         "not200": int(number(r"^NOT200 (\d+)", -1)),

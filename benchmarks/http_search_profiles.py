@@ -61,11 +61,13 @@ from _common import (  # noqa: E402
     HOST,
     boto_client,
     free_port,
+    run_wrk,
     serve_command,
     spawn,
     stop,
     verdict,
     wait_http_ok,
+    wrk_number,
 )
 
 TARGET_THROUGHPUT = 0.30
@@ -129,24 +131,11 @@ end
 
 
 def wrk(url: str, seconds: int, script: str, seed: int) -> dict:
-    command = ["wrk", f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{seconds}s", "--timeout", "10s",
-               "-s", script, url, "--", str(seed)]
-    out = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60).stdout
-
-    def number(pattern: str, default: float = 0.0) -> float:
-        found = re.search(pattern, out, re.MULTILINE)
-        return float(found.group(1)) if found else default
-
-    socket_errors = re.search(r"Socket errors:.*", out)
+    out, figures = run_wrk(url, THREADS, CONNECTIONS, seconds, script, "10s", str(seed))
     return {
-        "rps": number(r"Requests/sec:\s+([\d.]+)"),
-        "requests": number(r"(\d+) requests in"),
-        "not2xx": number(r"Non-2xx or 3xx responses:\s+(\d+)"),
-        "socket_errors": sum(int(n) for n in re.findall(
-            r"(?:connect|read|write|timeout) (\d+)", socket_errors.group(0)
-        )) if socket_errors else 0,
-        "not200": int(number(r"^NOT200 (\d+)", -1)),
-        "empty": int(number(r"^EMPTY (\d+)", -1)),
+        **figures,
+        "not200": int(wrk_number(out, r"^NOT200 (\d+)", -1)),
+        "empty": int(wrk_number(out, r"^EMPTY (\d+)", -1)),
         "bad_bodies": re.findall(r"^BADBODY (.*)$", out, re.MULTILINE),
     }
 
