@@ -1,5 +1,6 @@
 """The composition root: build_app(settings) wires the store, the clock, the outbound clients
-(sinks) and the gateway.
+(sinks), the periodic maintenance, the job runner with the handler of each kind of job, and the
+gateway.
 
 Nothing is opened at import time; each App owns its own store, so two Apps (two mock universes,
 or a server and a test) never share state.
@@ -8,14 +9,18 @@ or a server and a test) never share state.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 from openprofiles.clock import Clock
 from openprofiles.config import Settings
 from openprofiles.engine.dead_letters import deliver_dead_letters
 from openprofiles.engine.expiry import sweep_expired
 from openprofiles.engine.matching.runner import run_rule_based_matching
+from openprofiles.engine.segments import snapshots
 from openprofiles.jobs.periodic import Periodic
-from openprofiles.sinks import sqs
+from openprofiles.jobs.runner import JobFailed, JobRunner, RunningJob
+from openprofiles.sinks import files, sqs
 from openprofiles.sinks.aws import Clients
 from openprofiles.store.db import Store
 
@@ -38,6 +43,18 @@ class App:
                 "rule-based matching": self.run_rule_based_matching,
             }
         )
+        self.jobs = JobRunner(self.store, self.clock, {snapshots.KIND: self.write_snapshot})
+
+    def write_snapshot(self, job: RunningJob) -> dict[str, Any]:
+        """A segment snapshot job (see engine.segments.snapshots)."""
+        return snapshots.write_snapshot(job, self.deliver_file, files.scratch_file)
+
+    def deliver_file(self, uri: str, name: str, local: Path, encryption_key: str | None) -> str:
+        """Put a result file in its destination folder (see sinks.files)."""
+        try:
+            return files.deliver(self.sinks, uri, name, local, encryption_key)
+        except files.DestinationError as error:
+            raise JobFailed(str(error)) from error
 
     def sweep_expired(self) -> int:
         """Delete one batch of expired objects (see engine.expiry)."""
@@ -60,6 +77,7 @@ class App:
 
     def close(self) -> None:
         self.maintenance.stop()
+        self.jobs.stop()
         self.store.close()
 
 

@@ -70,6 +70,7 @@ def _serve(args: argparse.Namespace) -> int:
     for stop in (signal.SIGINT, signal.SIGTERM):
         signal.signal(stop, lambda *_: None)
     app.maintenance.start()
+    app.jobs.start()
     uvicorn.Server(config).run()
     app.close()
     print("openprofiles stopped", flush=True)

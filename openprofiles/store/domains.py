@@ -58,6 +58,11 @@ def get(conn: Connection, account_id: str, region: str, name: str) -> dict[str, 
     return _decode(rows[0]) if rows else None
 
 
+def get_by_id(conn: Connection, domain_id: int) -> dict[str, Any] | None:
+    row = conn.execute(select(domains).where(domains.c.id == domain_id)).first()
+    return None if row is None else _decode(row)
+
+
 def insert_domain(conn: Connection, values: dict[str, Any]) -> int:
     result = conn.execute(insert(domains).values(**_encode(values)))
     return int(result.inserted_primary_key[0])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import orjson
@@ -20,6 +20,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.sql import Select
 
 from openprofiles.store.query import Query, insert_ignoring_duplicates, run_many
 from openprofiles.store.schema import (
@@ -132,6 +133,15 @@ def get_many(conn: Connection, domain_id: int, profile_ids: Iterable[str]) -> di
         select(profiles).where(profiles.c.domain_id == domain_id, profiles.c.profile_id.in_(list(profile_ids)))
     )
     return {row.profile_id: _decode(row) for row in rows}
+
+
+def stream(conn: Connection, ids: Select[Any], batch: int) -> Iterator[list[dict[str, Any]]]:
+    """The profiles whose row ids ``ids`` (a query on ``profiles`` selecting ``id`` first)
+    selects, whole, in row id order, ``batch`` at a time, without holding them all."""
+    query = ids.with_only_columns(*profiles.c).order_by(profiles.c.id)
+    result = conn.execution_options(yield_per=batch).execute(query)
+    for part in result.partitions():
+        yield [_decode(row) for row in part]
 
 
 def get_by_pks(conn: Connection, pks: Iterable[int]) -> dict[int, dict[str, Any]]:

@@ -217,6 +217,35 @@ segment_estimates = Table(
     Column("created_at", Float, nullable=False),
 )
 
+#: durable background jobs (segment snapshots, calculated attribute backfills, identity
+#: resolution), run by openprofiles.jobs.runner. ``status`` is the runner's (QUEUED, RUNNING,
+#: SUCCEEDED, FAILED); ``phase`` and ``progress`` what the job reports while it runs; ``request``
+#: and ``result`` JSON. ``lease_until`` is wall-clock time: a RUNNING job whose lease has passed
+#: lost its process, and is queued again (or failed after its last attempt). Other times are the
+#: App clock's
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("job_id", String(32), primary_key=True),
+    Column("domain_id", Integer, ForeignKey("domains.id"), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("subject", String(255)),
+    Column("status", String(16), nullable=False),
+    Column("phase", String(32)),
+    Column("progress", Integer),
+    Column("request", Text, nullable=False),
+    Column("result", Text),
+    Column("message", Text),
+    Column("attempts", Integer, nullable=False),
+    Column("lease_until", Float),
+    Column("created_at", Float, nullable=False),
+    Column("started_at", Float),
+    Column("ended_at", Float),
+    Column("updated_at", Float, nullable=False),
+    Index("ix_jobs_domain_kind", "domain_id", "kind", "subject", "created_at"),
+    Index("ix_jobs_status", "status", "created_at"),
+)
+
 tags = Table(
     "tags",
     metadata,
@@ -271,5 +300,5 @@ rule_based_passes = Table(
 DOMAIN_TABLES = (
     match_signatures, rule_based_matches, rule_based_passes,
     calculated_observations, object_keys, profile_objects, profile_keys, profiles, search_keys,
-    object_types, dead_letters, calculated_attributes, segment_estimates, segment_definitions,
+    object_types, dead_letters, jobs, calculated_attributes, segment_estimates, segment_definitions,
 )

@@ -125,3 +125,23 @@ def test_deleting_a_domain_removes_its_tags_and_rows_only(isolated_url):
         tags = conn.execute(select(schema.tags.c.resource_arn)).scalars().all()
         assert tags == [domains.domain_arn(TENANT, "stays")]
     store.close()
+
+
+def test_a_version_1_database_gains_the_job_table(isolated_url):
+    """A database made before the job table existed upgrades to the current shape, data kept."""
+    Store(isolated_url).close()
+    engine = create_engine(isolated_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE jobs"))
+        conn.execute(text("UPDATE schema_version SET version = 1"))
+        domains.create_domain(conn, TENANT, "before-jobs", {"DefaultExpirationDays": 5}, {}, NOW)
+    engine.dispose()
+    upgraded = Store(isolated_url)
+    assert upgraded.upgraded_from == 1
+    with upgraded.read() as conn:
+        columns = {c["name"] for c in inspect(conn).get_columns("jobs")}
+        assert columns == set(schema.jobs.c.keys())
+        indexes = {i["name"] for i in inspect(conn).get_indexes("jobs")}
+        assert indexes == {i.name for i in schema.jobs.indexes}
+        assert domains.get_domain(conn, TENANT, "before-jobs")["default_expiration_days"] == 5
+    upgraded.close()

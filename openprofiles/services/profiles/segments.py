@@ -1,8 +1,10 @@
 """Segment definitions, estimates and membership (REFERENCE 4).
 
 CreateSegmentDefinition, GetSegmentDefinition, ListSegmentDefinitions, DeleteSegmentDefinition,
-CreateSegmentEstimate, GetSegmentEstimate, GetSegmentMembership. Estimates are counted when they
-are created (engine.segments.evaluate), so GetSegmentEstimate answers SUCCEEDED at once.
+CreateSegmentEstimate, GetSegmentEstimate, GetSegmentMembership, CreateSegmentSnapshot,
+GetSegmentSnapshot. Estimates are counted when they are created (engine.segments.evaluate), so
+GetSegmentEstimate answers SUCCEEDED at once; snapshots are durable jobs
+(engine.segments.snapshots).
 """
 
 from __future__ import annotations
@@ -12,11 +14,13 @@ from typing import Any
 from openprofiles.engine.domains import get_domain
 from openprofiles.engine.profiles import render
 from openprofiles.engine.segments import definitions as engine
+from openprofiles.engine.segments import snapshots
 from openprofiles.engine.segments.evaluate import create_estimate, get_estimate, members_among
 from openprofiles.engine.tags import add_tags
 from openprofiles.errors import BadRequestException
 from openprofiles.services.context import RequestContext
 from openprofiles.services.profiles import operation
+from openprofiles.sinks.files import DestinationError, check_destination
 from openprofiles.store import profiles as profile_store
 from openprofiles.store import tags as tag_store
 from openprofiles.store.pagination import cut_page, resume_after
@@ -134,3 +138,29 @@ def get_segment_membership(ctx: RequestContext, req: dict[str, Any]) -> dict[str
         "Failures": failures,
         "LastComputedAt": ctx.app.clock.now().timestamp(),
     }
+
+
+@operation("CreateSegmentSnapshot")
+def create_segment_snapshot(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
+    destination = req.get("DestinationUri")
+    if destination is None:
+        raise BadRequestException("DestinationUri is required: an s3:// or file:// folder for the snapshot")
+    try:
+        check_destination(destination)
+    except DestinationError as error:
+        raise BadRequestException(f"DestinationUri: {error}") from None
+    name = req["SegmentDefinitionName"]
+    with ctx.app.store.transaction() as conn:
+        domain = get_domain(conn, ctx.tenant, req["DomainName"])
+        engine.get_definition(conn, domain, name)
+        request = {k: req[k] for k in snapshots.MEMBERS if req.get(k) is not None}
+        snapshot_id = ctx.app.jobs.submit(conn, domain["id"], snapshots.KIND, name, request)
+    ctx.app.jobs.wake()
+    return {"SnapshotId": snapshot_id}
+
+
+@operation("GetSegmentSnapshot")
+def get_segment_snapshot(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
+    with ctx.app.store.read() as conn:
+        domain = get_domain(conn, ctx.tenant, req["DomainName"])
+        return snapshots.get_snapshot(conn, domain, req["SegmentDefinitionName"], req["SnapshotId"])

@@ -7,7 +7,8 @@ therefore comes as two edits: the table in ``schema.py`` (for new databases) and
 existing ones), e.g. ``def _add_profile_size(conn): conn.execute(text("ALTER TABLE ..."))``,
 tested by upgrading a database made at the previous version.
 
-Version 1 is the schema of the first release; no database exists at an earlier shape.
+Version 1 is the schema of the first release; no database exists at an earlier shape. Version 2
+adds the job table.
 """
 
 from __future__ import annotations
@@ -18,8 +19,26 @@ from sqlalchemy import Connection, Engine, inspect, select, text, update
 
 from openprofiles.store import schema
 
+
+def _add_jobs(conn: Connection) -> None:
+    """Version 2: the durable job table (its shape when it was added, spelled out here so that
+    a later change to ``schema.jobs`` comes as a step of its own)."""
+    conn.execute(
+        text(
+            "CREATE TABLE jobs (job_id VARCHAR(32) NOT NULL PRIMARY KEY,"
+            " domain_id INTEGER NOT NULL REFERENCES domains (id), kind VARCHAR(32) NOT NULL,"
+            " subject VARCHAR(255), status VARCHAR(16) NOT NULL, phase VARCHAR(32),"
+            " progress INTEGER, request TEXT NOT NULL, result TEXT, message TEXT,"
+            " attempts INTEGER NOT NULL, lease_until FLOAT, created_at FLOAT NOT NULL,"
+            " started_at FLOAT, ended_at FLOAT, updated_at FLOAT NOT NULL)"
+        )
+    )
+    conn.execute(text("CREATE INDEX ix_jobs_domain_kind ON jobs (domain_id, kind, subject, created_at)"))
+    conn.execute(text("CREATE INDEX ix_jobs_status ON jobs (status, created_at)"))
+
+
 #: STEPS[i] upgrades a database from version i + 1 to version i + 2
-STEPS: list[Callable[[Connection], None]] = []
+STEPS: list[Callable[[Connection], None]] = [_add_jobs]
 LATEST = 1 + len(STEPS)
 
 
