@@ -14,6 +14,7 @@ from typing import Any
 
 from openprofiles.clock import Clock
 from openprofiles.config import Settings
+from openprofiles.engine.calculated import backfill
 from openprofiles.engine.dead_letters import deliver_dead_letters
 from openprofiles.engine.expiry import sweep_expired
 from openprofiles.engine.matching.runner import run_rule_based_matching
@@ -43,7 +44,11 @@ class App:
                 "rule-based matching": self.run_rule_based_matching,
             }
         )
-        self.jobs = JobRunner(self.store, self.clock, {snapshots.KIND: self.write_snapshot})
+        self.jobs = JobRunner(
+            self.store,
+            self.clock,
+            {snapshots.KIND: self.write_snapshot, backfill.KIND: backfill.run_backfill},
+        )
 
     def write_snapshot(self, job: RunningJob) -> dict[str, Any]:
         """A segment snapshot job (see engine.segments.snapshots)."""

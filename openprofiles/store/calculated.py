@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, bindparam, delete, func, insert, or_, select, update
 
-from openprofiles.store.query import Query, run_many
+from openprofiles.store.query import Query, insert_ignoring_duplicates, run_many
 from openprofiles.store.schema import (
     calculated_attributes,
     calculated_observations,
@@ -33,6 +33,7 @@ _OBSERVATIONS = Query(
     )
 )
 _ADD_OBSERVATION = Query(insert(calculated_observations).values({c.name: bindparam(c.name) for c in calculated_observations.c}))
+_ADD_MISSING_OBSERVATION = Query(insert_ignoring_duplicates(calculated_observations))
 _DROP_OF_OBJECT = Query(delete(calculated_observations).where(calculated_observations.c.object_pk == bindparam("pk")))
 
 def _decode(row: dict[str, Any]) -> dict[str, Any]:
@@ -118,13 +119,34 @@ def drop_observations(conn: Connection, definition_id: int) -> None:
     conn.execute(delete(calculated_observations).where(calculated_observations.c.definition_id == definition_id))
 
 
-def objects_of_type(conn: Connection, domain_id: int, type_name: str, since: float | None) -> list[dict[str, Any]]:
-    """The objects of a type (last written at ``since`` or later, when given): id, profile_pk,
-    document, updated_at, expires_at; what a definition's observations are rebuilt from."""
+def add_missing_observations(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Add observations, keeping any an object already has (written with it meanwhile)."""
+    run_many(conn, _ADD_MISSING_OBSERVATION, rows)
+
+
+def objects_of_type(
+    conn: Connection, domain_id: int, type_name: str, since: float | None,
+    after: int = 0, limit: int | None = None,
+) -> list[dict[str, Any]]:
+    """The objects of a type (last written at ``since`` or later, when given), in id order
+    after the id ``after``, at most ``limit``: id, profile_pk, document, updated_at,
+    expires_at; what a definition's observations are built from."""
     columns = [profile_objects.c[n] for n in ("id", "profile_pk", "document", "updated_at", "expires_at")]
     query = select(*columns).where(
-        profile_objects.c.domain_id == domain_id, profile_objects.c.object_type_name == type_name
+        profile_objects.c.domain_id == domain_id,
+        profile_objects.c.object_type_name == type_name,
+        profile_objects.c.id > after,
     )
     if since is not None:
         query = query.where(profile_objects.c.updated_at >= since)
-    return [dict(row._mapping) for row in conn.execute(query.order_by(profile_objects.c.id))]
+    query = query.order_by(profile_objects.c.id).limit(limit)
+    return [dict(row._mapping) for row in conn.execute(query)]
+
+
+def count_objects_of_type(conn: Connection, domain_id: int, type_name: str, after: int = 0) -> int:
+    query = select(func.count()).where(
+        profile_objects.c.domain_id == domain_id,
+        profile_objects.c.object_type_name == type_name,
+        profile_objects.c.id > after,
+    )
+    return int(conn.execute(query).scalar_one())

@@ -14,11 +14,11 @@ Keeping them in step with the objects:
   objects they wrote, for the definitions of the objects' type;
 - deleting objects (DeleteProfileObject, expiry, eviction, DeleteProfileObjectType,
   DeleteProfile) deletes their observations, and a merge moves them with the objects (store);
-- creating a definition builds its observations (`rebuild`) from the existing objects of its type
-  with UseHistoricalData, and from those written since its creation without (none, unless written
-  in the same instant): synchronously, in the create call, so every definition is COMPLETED when
-  it exists and IsDataPartial stays "false". A large domain makes that call slow; a durable
-  backfill job (Status IN_PROGRESS, IsDataPartial "true" until done) is the next step;
+- creating a definition without UseHistoricalData builds its observations (`rebuild`) from the
+  objects written since its creation (none, unless written in the same instant), in the create
+  call; with UseHistoricalData a durable job (engine.calculated.backfill) observes the stored
+  objects of its type in batches (`backfill_batch`), while new objects are observed as they are
+  written;
 - PutProfileObjectType rebuilds the definitions of the type, since an attribute that is a field
   is read through the field's Source, which the update may change.
 
@@ -114,13 +114,30 @@ def rebuild(conn: Connection, domain: dict[str, Any], definition: Definition) ->
     store.drop_observations(conn, definition.id)
     since = None if definition.use_historical_data else definition.created_at
     reader = Reader(definition, fields_of(conn, domain, definition.object_type))
+    found = store.objects_of_type(conn, domain["id"], definition.object_type, since)
+    store.add_observations(conn, _observed(domain, definition, reader, found))
+
+
+def backfill_batch(conn: Connection, domain: dict[str, Any], definition: Definition, after: int, limit: int) -> int:
+    """Observe up to ``limit`` stored objects of the definition's type after the object id
+    ``after``, keeping the observations objects written meanwhile already have; the last id
+    read (``after`` when none is left)."""
+    reader = Reader(definition, fields_of(conn, domain, definition.object_type))
+    found = store.objects_of_type(conn, domain["id"], definition.object_type, None, after, limit)
+    store.add_missing_observations(conn, _observed(domain, definition, reader, found))
+    return int(found[-1]["id"]) if found else after
+
+
+def _observed(
+    domain: dict[str, Any], definition: Definition, reader: Reader, objects: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
     rows = []
-    for found in store.objects_of_type(conn, domain["id"], definition.object_type, since):
+    for found in objects:
         stored = StoredObject(found["id"], orjson.loads(found["document"]), found["updated_at"])
         seen = observe(definition, reader, stored)
         if seen is not None:
             rows.append(_row(domain, definition, found["profile_pk"], seen, found["expires_at"]))
-    store.add_observations(conn, rows)
+    return rows
 
 
 def rebuild_type(conn: Connection, domain: dict[str, Any], type_name: str) -> None:

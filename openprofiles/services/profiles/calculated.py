@@ -6,17 +6,18 @@ ListCalculatedAttributeDefinitions, GetCalculatedAttributeForProfile,
 BatchGetCalculatedAttributeForProfile, ListCalculatedAttributesForProfile.
 
 Each object's contribution (its observation) is kept as objects are written, and a read
-aggregates the profile's observations with the clock (engine.calculated.observations). Creating a
-definition builds its observations in the same call, so every definition is complete the moment
-it exists: Status is COMPLETED and Readiness 100%. With UseHistoricalData that backfill reads
-every stored object of the type; without it, the values count only objects ingested after the
-definition was created, as AWS documents.
+aggregates the profile's observations with the clock (engine.calculated.observations). A
+definition without UseHistoricalData counts only objects ingested after its creation, as AWS
+documents, and is COMPLETED at once; one with UseHistoricalData is backfilled from the stored
+objects by a durable job (engine.calculated.backfill): Status PREPARING, then IN_PROGRESS with
+Readiness.ProgressPercentage, then COMPLETED, and values read before then say IsDataPartial "true".
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from openprofiles.engine.calculated import backfill
 from openprofiles.engine.calculated import definitions as engine
 from openprofiles.engine.calculated.observations import rebuild
 from openprofiles.engine.calculated.values import CalculatedValue, profile_values
@@ -41,23 +42,27 @@ def _describe(
     ctx: RequestContext, conn: Any, domain: dict[str, Any], found: engine.Definition
 ) -> dict[str, Any]:
     arn = engine.definition_arn(ctx.tenant, domain["domain_name"], found.name)
-    counted = "every stored object" if found.use_historical_data else "objects ingested since creation"
+    ready = backfill.readiness(conn, domain, found)
+    if found.use_historical_data:
+        counted = "every stored object" if ready.complete else "stored objects, still being read"
+    else:
+        counted = "objects ingested since creation"
     return {
         "CalculatedAttributeName": found.name,
         **found.members,
         "CreatedAt": found.created_at,
         "LastUpdatedAt": found.updated_at,
-        "Status": "COMPLETED",
-        "Readiness": {"ProgressPercentage": 100, "Message": f"Values are kept from {counted}"},
+        "Status": ready.status,
+        "Readiness": {"ProgressPercentage": ready.progress, "Message": ready.message or f"Values are kept from {counted}"},
         "Tags": tag_store.get(conn, ctx.tenant.account_id, ctx.tenant.region, arn) or None,
     }
 
 
-def _value(found: engine.Definition, value: CalculatedValue) -> dict[str, Any]:
+def _value(found: engine.Definition, value: CalculatedValue, ready: backfill.Readiness) -> dict[str, Any]:
     return {
         "CalculatedAttributeName": found.name,
         "DisplayName": found.members.get("DisplayName"),
-        "IsDataPartial": "true" if value.is_data_partial else "false",
+        "IsDataPartial": "true" if value.is_data_partial or not ready.complete else "false",
         "Value": value.value,
         "LastObjectTimestamp": value.last_object_timestamp,
     }
@@ -69,10 +74,15 @@ def create_calculated_attribute_definition(ctx: RequestContext, req: dict[str, A
         domain = get_domain(conn, ctx.tenant, req["DomainName"])
         name, now = req["CalculatedAttributeName"], ctx.app.clock.now()
         found = engine.create_definition(conn, domain, name, req, now)
-        rebuild(conn, domain, found)
+        if found.use_historical_data:
+            ctx.app.jobs.submit(conn, domain["id"], backfill.KIND, name, backfill.request_of(found))
+        else:
+            rebuild(conn, domain, found)
         arn = engine.definition_arn(ctx.tenant, domain["domain_name"], found.name)
         add_tags(conn, ctx.tenant, arn, req.get("Tags", {}), BadRequestException)
-        return _describe(ctx, conn, domain, found)
+        described = _describe(ctx, conn, domain, found)
+    ctx.app.jobs.wake()
+    return described
 
 
 @operation("GetCalculatedAttributeDefinition")
@@ -125,7 +135,8 @@ def get_calculated_attribute_for_profile(ctx: RequestContext, req: dict[str, Any
         found = engine.get_definition(conn, domain, req["CalculatedAttributeName"])
         profile = require_profile(conn, domain, req["ProfileId"])
         [value] = profile_values(conn, [found], profile["id"], ctx.app.clock.now())
-    return _value(found, value)
+        ready = backfill.readiness(conn, domain, found)
+    return _value(found, value, ready)
 
 
 @operation("BatchGetCalculatedAttributeForProfile")
@@ -139,7 +150,7 @@ def batch_get_calculated_attribute_for_profile(ctx: RequestContext, req: dict[st
         domain = get_domain(conn, ctx.tenant, req["DomainName"])
         found = engine.get_definition(conn, domain, req["CalculatedAttributeName"])
         rows = profile_store.get_many(conn, domain["id"], wanted)
-        now = ctx.app.clock.now()
+        now, ready = ctx.app.clock.now(), backfill.readiness(conn, domain, found)
         for profile_id in wanted:
             if profile_id not in rows:
                 message = f"Profile {profile_id} does not exist in domain {domain['domain_name']}"
@@ -148,7 +159,7 @@ def batch_get_calculated_attribute_for_profile(ctx: RequestContext, req: dict[st
                 )
                 continue
             [value] = profile_values(conn, [found], rows[profile_id]["id"], now, override)
-            values.append({**_value(found, value), "ProfileId": profile_id})
+            values.append({**_value(found, value, ready), "ProfileId": profile_id})
     overrides = req.get("ConditionOverrides")
     return {"CalculatedAttributeValues": values, "Errors": errors, "ConditionOverrides": overrides}
 
@@ -164,4 +175,5 @@ def list_calculated_attributes_for_profile(ctx: RequestContext, req: dict[str, A
         found = engine.list_definitions(conn, domain, after, limit + 1)
         page, token = cut_page(kind, found, limit, lambda item: item.name)
         values = profile_values(conn, page, profile["id"], ctx.app.clock.now())
-    return {"Items": [_value(d, v) for d, v in zip(page, values, strict=True)], "NextToken": token}
+        items = [_value(d, v, backfill.readiness(conn, domain, d)) for d, v in zip(page, values, strict=True)]
+    return {"Items": items, "NextToken": token}

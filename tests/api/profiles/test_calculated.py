@@ -6,6 +6,7 @@ are tested in-process on a ManualClock, at the end."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -16,7 +17,12 @@ from botocore.exceptions import ClientError
 
 from openprofiles.clock import ManualClock
 from openprofiles.config import Settings
+from openprofiles.engine.calculated import backfill
+from openprofiles.jobs.runner import RunningJob
 from openprofiles.mock import mock_profiles
+from openprofiles.store import calculated as calculated_store
+from openprofiles.store import domains as domain_store
+from openprofiles.store import jobs as job_store
 
 ORDER_FIELDS = {
     "orderId": {"Source": "_source.id"},
@@ -62,14 +68,26 @@ def put_order(profiles: Any, domain: str, order_id: str, email: str = "ann@examp
 
 def define(
     profiles: Any, domain: str, name: str, statistic: str = "SUM", expression: str = "{orders.amount}",
-    attributes: list[str] | None = None, **members: Any,
+    attributes: list[str] | None = None, timeout: float = 20, **members: Any,
 ) -> dict[str, Any]:
     members.setdefault("UseHistoricalData", True)
-    return profiles.create_calculated_attribute_definition(
+    created = profiles.create_calculated_attribute_definition(
         DomainName=domain, CalculatedAttributeName=name, Statistic=statistic,
         AttributeDetails={"Attributes": [{"Name": a} for a in attributes or ["amount"]], "Expression": expression},
         **members,
     )
+    ready(profiles, domain, name, timeout)
+    return created
+
+
+def ready(profiles: Any, domain: str, name: str, timeout: float = 20) -> dict[str, Any]:
+    """The definition once its backfill has ended (a server runs it in the background)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = profiles.get_calculated_attribute_definition(DomainName=domain, CalculatedAttributeName=name)
+        if found["Status"] not in ("PREPARING", "IN_PROGRESS") or time.monotonic() > deadline:
+            return found
+        time.sleep(0.05)
 
 
 def value_of(profiles: Any, domain: str, profile: str, name: str) -> str | None:
@@ -97,6 +115,7 @@ def test_create_returns_the_definition_and_get_returns_it_again(profiles, domain
         profiles, domain, "_avg_order_value", "AVERAGE", DisplayName="Average order value",
         Description="mean of orders", Conditions=conditions, Filter=filter_, Tags={"team": "crm"},
     )
+    assert (created["Status"], created["Readiness"]["ProgressPercentage"]) == ("PREPARING", 0)
     for found in (created, profiles.get_calculated_attribute_definition(DomainName=domain, CalculatedAttributeName="_avg_order_value")):
         assert found["CalculatedAttributeName"] == "_avg_order_value"
         assert found["DisplayName"] == "Average order value"
@@ -106,10 +125,9 @@ def test_create_returns_the_definition_and_get_returns_it_again(profiles, domain
         assert found["Conditions"] == conditions
         assert found["Filter"] == filter_
         assert found["UseHistoricalData"] is True
-        assert found["Status"] == "COMPLETED"
-        assert found["Readiness"]["ProgressPercentage"] == 100
         assert found["Tags"] == {"team": "crm"}
         assert found["CreatedAt"] == found["LastUpdatedAt"]
+    assert (found["Status"], found["Readiness"]["ProgressPercentage"]) == ("COMPLETED", 100)
     arn = f"arn:aws:profile:us-east-1:{door.account}:domains/{domain}/calculated-attributes/_avg_order_value"
     assert profiles.list_tags_for_resource(resourceArn=arn)["tags"] == {"team": "crm"}
 
@@ -658,3 +676,67 @@ def test_range_windows_move_with_the_app_clock(unique):
         clock.advance(days=401)  # past the objects' ExpirationDays (400): hidden before any sweep
         define(profiles, domain, "all_time", "COUNT")
         assert value_of(profiles, domain, profile, "all_time") is None
+
+
+# --- the backfill job of UseHistoricalData --------------------------------------------------------
+
+
+@pytest.mark.parametrize("db", ["memory", "postgresql"])
+def test_a_historical_definition_is_partial_until_its_backfill_has_run(db, request, monkeypatch):
+    """With the job held back, the definition is PREPARING and its values partial (only objects
+    written since); once run, in batches with progress, it is COMPLETED and complete."""
+    monkeypatch.setattr(backfill, "BATCH", 2)
+    url = request.getfixturevalue("postgresql_url") if db == "postgresql" else "memory"
+    with mock_profiles(Settings(db=url)) as app:
+        profiles = boto3.client("customer-profiles", region_name="us-east-1", aws_access_key_id="k", aws_secret_access_key="s")
+        domain = orders_domain(profiles, f"backfill-{db}")
+        for order_id in range(5):
+            ann = put_order(profiles, domain, str(order_id), amount="10")
+        monkeypatch.setattr(app.jobs, "wake", lambda: None)
+        define(profiles, domain, "total", timeout=0)
+        found = profiles.get_calculated_attribute_definition(DomainName=domain, CalculatedAttributeName="total")
+        assert (found["Status"], found["Readiness"]["ProgressPercentage"]) == ("PREPARING", 0)
+        put_order(profiles, domain, "new", amount="1")
+        value = profiles.get_calculated_attribute_for_profile(DomainName=domain, ProfileId=ann, CalculatedAttributeName="total")
+        assert (value["Value"], value["IsDataPartial"]) == ("1", "true")
+        progress = []
+        original = RunningJob.report
+
+        def record(job: RunningJob, *args: Any, **kwargs: Any) -> None:
+            original(job, *args, **kwargs)
+            seen = profiles.get_calculated_attribute_definition(DomainName=domain, CalculatedAttributeName="total")
+            progress.append((seen["Status"], seen["Readiness"]["ProgressPercentage"]))
+
+        monkeypatch.setattr(RunningJob, "report", record)
+        assert app.jobs.run_pending() == 1
+        assert progress == [("IN_PROGRESS", 33), ("IN_PROGRESS", 66), ("IN_PROGRESS", 99)]
+        found = profiles.get_calculated_attribute_definition(DomainName=domain, CalculatedAttributeName="total")
+        assert (found["Status"], found["Readiness"]["ProgressPercentage"]) == ("COMPLETED", 100)
+        value = profiles.get_calculated_attribute_for_profile(DomainName=domain, ProfileId=ann, CalculatedAttributeName="total")
+        assert (value["Value"], value["IsDataPartial"]) == ("51", "false")
+
+
+def test_a_resumed_backfill_goes_on_from_its_last_batch(monkeypatch):
+    """A job started again after its process died reads only the objects after its last batch;
+    a definition deleted before its backfill runs ends the job quietly."""
+    monkeypatch.setattr(backfill, "BATCH", 2)
+    with mock_profiles() as app:
+        profiles = boto3.client("customer-profiles", region_name="us-east-1", aws_access_key_id="k", aws_secret_access_key="s")
+        domain = orders_domain(profiles, "resume")
+        for order_id in range(6):
+            ann = put_order(profiles, domain, str(order_id), amount="10")
+        monkeypatch.setattr(app.jobs, "wake", lambda: None)
+        define(profiles, domain, "total", timeout=0)
+        define(profiles, domain, "gone", timeout=0)
+        profiles.delete_calculated_attribute_definition(DomainName=domain, CalculatedAttributeName="gone")
+        with app.store.transaction() as conn:
+            domain_id = domain_store.get(conn, "123456789012", "us-east-1", domain)["id"]
+            [job] = job_store.of_domain(conn, domain_id, backfill.KIND, "total")
+            objects = calculated_store.objects_of_type(conn, domain_id, "orders", None)
+            job_store.report(conn, job["job_id"], {"result": {"LastObjectId": objects[3]["id"]}})
+        assert app.jobs.run_pending() == 2
+        value = profiles.get_calculated_attribute_for_profile(DomainName=domain, ProfileId=ann, CalculatedAttributeName="total")
+        assert value["Value"] == "20"  # the two objects after the fourth
+        with app.store.read() as conn:
+            [gone] = job_store.of_domain(conn, domain_id, backfill.KIND, "gone")
+        assert (gone["status"], gone["result"]) == ("SUCCEEDED", {"Stopped": "the definition was deleted"})
