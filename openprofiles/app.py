@@ -17,8 +17,12 @@ from openprofiles.config import Settings
 from openprofiles.engine.calculated import backfill
 from openprofiles.engine.dead_letters import deliver_dead_letters
 from openprofiles.engine.expiry import sweep_expired
+from openprofiles.engine.matching import identity_resolution
 from openprofiles.engine.matching.runner import run_rule_based_matching
+from openprofiles.engine.domains import get_domain
 from openprofiles.engine.segments import snapshots
+from openprofiles.engine.tenancy import Tenant
+from openprofiles.errors import BadRequestException
 from openprofiles.jobs.periodic import Periodic
 from openprofiles.jobs.runner import JobFailed, JobRunner, RunningJob
 from openprofiles.sinks import files, sqs
@@ -42,17 +46,44 @@ class App:
                 "expired objects": self.sweep_expired,
                 "dead letters": self.deliver_dead_letters,
                 "rule-based matching": self.run_rule_based_matching,
+                "identity resolution schedule": self.queue_identity_resolution,
             }
         )
         self.jobs = JobRunner(
             self.store,
             self.clock,
-            {snapshots.KIND: self.write_snapshot, backfill.KIND: backfill.run_backfill},
+            {
+                snapshots.KIND: self.write_snapshot,
+                backfill.KIND: backfill.run_backfill,
+                identity_resolution.KIND: self.resolve_identities,
+            },
         )
 
     def write_snapshot(self, job: RunningJob) -> dict[str, Any]:
         """A segment snapshot job (see engine.segments.snapshots)."""
         return snapshots.write_snapshot(job, self.deliver_file, files.scratch_file)
+
+    def resolve_identities(self, job: RunningJob) -> dict[str, Any]:
+        """An identity resolution job (see engine.matching.identity_resolution)."""
+        return identity_resolution.run_identity_resolution(job, self.deliver_file, files.scratch_file)
+
+    def queue_identity_resolution(self) -> int:
+        """Queue the identity resolution jobs whose weekly schedule has come; 0 once queued."""
+        queued = identity_resolution.queue_scheduled_jobs(self.store, self.clock, self.jobs.submit)
+        if queued:
+            self.jobs.wake()
+        return 0
+
+    def start_identity_resolution(self, tenant: Tenant, domain_name: str) -> str:
+        """Queue an identity resolution job for a domain now (the CLI's on-demand run) and wake
+        the runner; the job's id."""
+        with self.store.transaction() as conn:
+            domain = get_domain(conn, tenant, domain_name)
+            if not (domain["matching"] or {}).get("Enabled"):
+                raise BadRequestException(f"Matching is not enabled for domain {domain_name}")
+            job_id = self.jobs.submit(conn, domain["id"], identity_resolution.KIND, None, {"Trigger": "on demand"})
+        self.jobs.wake()
+        return job_id
 
     def deliver_file(self, uri: str, name: str, local: Path, encryption_key: str | None) -> str:
         """Put a result file in its destination folder (see sinks.files)."""

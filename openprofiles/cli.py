@@ -1,4 +1,4 @@
-"""The ``openprofiles`` command: serve, coverage, version."""
+"""The ``openprofiles`` command: serve, identity-resolution, coverage, version."""
 
 from __future__ import annotations
 
@@ -32,6 +32,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         "(OPENPROFILES_THREADS; default: 0 on SQLite, 40 on PostgreSQL)",
     )
 
+    resolve = commands.add_parser(
+        "identity-resolution",
+        help="run an identity resolution job for a domain now, and print its outcome",
+    )
+    resolve.add_argument("domain", help="the domain's name (Matching must be enabled)")
+    resolve.add_argument("--db", help="the store, as for serve (OPENPROFILES_DB)")
+    resolve.add_argument("--account", help="the domain's account (OPENPROFILES_DEFAULT_ACCOUNT)")
+    resolve.add_argument("--region", help="the domain's region (OPENPROFILES_DEFAULT_REGION)")
+
     coverage = commands.add_parser("coverage", help="list every operation, implemented or not")
     coverage.add_argument("--markdown", action="store_true", help="as a Markdown table")
 
@@ -40,6 +49,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "serve":
         return _serve(args)
+    if args.command == "identity-resolution":
+        return _identity_resolution(args)
     if args.command == "coverage":
         return _coverage(args.markdown)
     print(__version__)
@@ -75,6 +86,37 @@ def _serve(args: argparse.Namespace) -> int:
     app.close()
     print("openprofiles stopped", flush=True)
     return 0
+
+
+def _identity_resolution(args: argparse.Namespace) -> int:
+    """Queue a job and run it in this process (a running server may take it instead: both
+    share the job table); print the job as GetIdentityResolutionJob shows it."""
+    import orjson
+
+    from openprofiles.app import build_app
+    from openprofiles.config import Settings
+    from openprofiles.engine.matching.identity_resolution import KIND, job_view
+    from openprofiles.engine.tenancy import Tenant
+    from openprofiles.errors import ServiceError
+    from openprofiles.store import jobs as job_store
+
+    settings = Settings.load(db=args.db)
+    logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    tenant = Tenant(args.account or settings.default_account, args.region or settings.default_region)
+    app = build_app(settings)
+    try:
+        job_id = app.start_identity_resolution(tenant, args.domain)
+        with app.store.read() as conn:
+            row = job_store.get(conn, job_id)
+    except ServiceError as error:
+        print(f"openprofiles: {error}", file=sys.stderr)
+        return 1
+    finally:
+        app.close()
+    assert row is not None and row["kind"] == KIND
+    view = {k: v for k, v in job_view(row, args.domain).items() if v is not None}
+    print(orjson.dumps(view, option=orjson.OPT_INDENT_2).decode())
+    return 1 if view["Status"] == "FAILED" else 0
 
 
 def _coverage(markdown: bool) -> int:

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from openprofiles.engine import tags as tag_rules
+from openprofiles.engine.matching.identity_resolution import check_matching
 from openprofiles.engine.matching.rules import RuleSet
 from openprofiles.engine.tenancy import Tenant
 from openprofiles.errors import BadRequestException, ResourceNotFoundException
@@ -58,6 +59,7 @@ def create_domain(
     if store.get(conn, tenant.account_id, tenant.region, name) is not None:
         raise BadRequestException(f"Domain {name} already exists")
     values = _columns(settings)
+    check_matching(values.get("matching"))
     values["rule_based_matching"] = _with_status(values.get("rule_based_matching"), has_profiles=False)
     values["data_store"] = _with_readiness(values.get("data_store"))
     stamp = now.timestamp()
@@ -87,6 +89,7 @@ def update_domain(
     for column in _CLEARED_BY_EMPTY_STRING:
         if values.get(column) == "":
             values[column] = None
+    check_matching(values.get("matching"))
     if "rule_based_matching" in values:
         if (current["rule_based_matching"] or {}).get("Status") == "IN_PROGRESS":
             raise BadRequestException("RuleBasedMatching cannot change while its Status is IN_PROGRESS")

@@ -63,6 +63,12 @@ def get_by_id(conn: Connection, domain_id: int) -> dict[str, Any] | None:
     return None if row is None else _decode(row)
 
 
+def with_matching(conn: Connection) -> list[dict[str, Any]]:
+    """Every domain with a Matching (ML) configuration."""
+    rows = conn.execute(select(domains).where(domains.c.matching.is_not(None)))
+    return [_decode(row) for row in rows]
+
+
 def insert_domain(conn: Connection, values: dict[str, Any]) -> int:
     result = conn.execute(insert(domains).values(**_encode(values)))
     return int(result.inserted_primary_key[0])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, insert, or_, select, update
+from sqlalchemy import Connection, delete, insert, or_, select, update
 
 from openprofiles.store.schema import jobs
 
@@ -95,3 +95,10 @@ def orphaned(conn: Connection, wall_now: float) -> list[dict[str, Any]]:
 def latest(conn: Connection, domain_id: int, kind: str) -> dict[str, Any] | None:
     found = of_domain(conn, domain_id, kind, limit=1)
     return found[0] if found else None
+
+
+def delete_queued(conn: Connection, domain_id: int, kind: str) -> None:
+    """Drop a domain's jobs of one kind that have not started."""
+    conn.execute(
+        delete(jobs).where(jobs.c.domain_id == domain_id, jobs.c.kind == kind, jobs.c.status == QUEUED)
+    )

@@ -284,6 +284,21 @@ rule_based_matches = Table(
     Index("ix_rule_based_matches_profile", "domain_id", "profile_id"),
 )
 
+#: the match groups of the domain's last ML identity resolution job (GetMatches,
+#: GetSimilarProfiles, GetAutoMergingPreview), replaced whole when a job finds its matches
+ml_matches = Table(
+    "ml_matches",
+    metadata,
+    Column("domain_id", Integer, ForeignKey("domains.id"), nullable=False),
+    Column("match_id", String(32), nullable=False),
+    Column("profile_id", String(32), nullable=False),
+    Column("confidence", Float, nullable=False),
+    Column("job_id", String(32), nullable=False),
+    Column("generated_at", Float, nullable=False),
+    PrimaryKeyConstraint("domain_id", "match_id", "profile_id"),
+    Index("ix_ml_matches_profile", "domain_id", "profile_id"),
+)
+
 #: each domain's last rule-based pass, and its profiles' count and newest update then: a domain
 #: whose figures differ now has changed since (see engine.matching.runner)
 rule_based_passes = Table(
@@ -298,7 +313,7 @@ rule_based_passes = Table(
 #: tables whose rows belong to a domain (by a domain_id column), children first: deleting a
 #: domain empties them in this order
 DOMAIN_TABLES = (
-    match_signatures, rule_based_matches, rule_based_passes,
+    match_signatures, rule_based_matches, rule_based_passes, ml_matches,
     calculated_observations, object_keys, profile_objects, profile_keys, profiles, search_keys,
     object_types, dead_letters, jobs, calculated_attributes, segment_estimates, segment_definitions,
 )

@@ -127,21 +127,25 @@ def test_deleting_a_domain_removes_its_tags_and_rows_only(isolated_url):
     store.close()
 
 
-def test_a_version_1_database_gains_the_job_table(isolated_url):
-    """A database made before the job table existed upgrades to the current shape, data kept."""
+def test_a_version_1_database_gains_the_job_and_ml_match_tables(isolated_url):
+    """A database made before version 2 upgrades to the current shape, data kept."""
     Store(isolated_url).close()
     engine = create_engine(isolated_url.replace("postgresql://", "postgresql+psycopg://", 1))
     with engine.begin() as conn:
         conn.execute(text("DROP TABLE jobs"))
+        conn.execute(text("DROP TABLE ml_matches"))
         conn.execute(text("UPDATE schema_version SET version = 1"))
         domains.create_domain(conn, TENANT, "before-jobs", {"DefaultExpirationDays": 5}, {}, NOW)
     engine.dispose()
     upgraded = Store(isolated_url)
     assert upgraded.upgraded_from == 1
     with upgraded.read() as conn:
-        columns = {c["name"] for c in inspect(conn).get_columns("jobs")}
-        assert columns == set(schema.jobs.c.keys())
-        indexes = {i["name"] for i in inspect(conn).get_indexes("jobs")}
-        assert indexes == {i.name for i in schema.jobs.indexes}
+        for table in (schema.jobs, schema.ml_matches):
+            columns = {c["name"] for c in inspect(conn).get_columns(table.name)}
+            assert columns == set(table.c.keys())
+            indexes = {i["name"] for i in inspect(conn).get_indexes(table.name)}
+            assert indexes == {i.name for i in table.indexes}
+            key = inspect(conn).get_pk_constraint(table.name)["constrained_columns"]
+            assert key == [c.name for c in table.primary_key]
         assert domains.get_domain(conn, TENANT, "before-jobs")["default_expiration_days"] == 5
     upgraded.close()

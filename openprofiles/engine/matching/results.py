@@ -6,8 +6,9 @@ deleted since is left out at once. GetSimilarProfiles finds the group of a profi
 is a search key whose SearchValue is normalized as the key's values are, and the first profile
 holding it (in creation order) that is in a group gives the group (INFERENCE: AWS does not say
 which group answers when the value is held by profiles of several groups). A profile in no group
-gives an empty ProfileIds. ML-based matching has no results here yet: it answers
-BadRequestException rather than an empty answer that would pass for "no duplicates".
+gives an empty ProfileIds. With ML_BASED_MATCHING the groups are those of the last identity
+resolution job (engine.matching.identity_resolution), found the same way, and the answer carries
+the group's ConfidenceScore.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from sqlalchemy import Connection
 from openprofiles.engine.keys import PROFILE_ID_KEY, normalized_values
 from openprofiles.errors import BadRequestException, ResourceNotFoundException
 from openprofiles.store import matching as store
+from openprofiles.store import ml_matches as ml_store
 from openprofiles.store import profiles as profile_store
 from openprofiles.store.pagination import decode_token, encode_token
 
@@ -30,6 +32,7 @@ class SimilarProfiles:
     match_id: str | None = None
     rule_level: int | None = None
     next_token: str | None = None
+    confidence: float | None = None
 
 
 def _require_rule_based(domain: dict[str, Any]) -> None:
@@ -61,14 +64,7 @@ def similar_profiles(
     max_results: int,
 ) -> SimilarProfiles:
     if match_type == "ML_BASED_MATCHING":
-        if not (domain["matching"] or {}).get("Enabled"):
-            raise BadRequestException(
-                f"ML-based matching is not enabled for domain {domain['domain_name']}"
-            )
-        raise BadRequestException(
-            "ML-based matching results are not available yet in openprofiles; "
-            "use MatchType RULE_BASED_MATCHING"
-        )
+        return _similar_by_ml(conn, domain, search_key, search_value, token, max_results)
     _require_rule_based(domain)
     if search_key == PROFILE_ID_KEY:
         if profile_store.get(conn, domain["id"], search_value) is None:
@@ -92,3 +88,38 @@ def similar_profiles(
     ids = ids[:max_results]
     next_token = encode_token("similar", [match_id, ids[-1]]) if more else None
     return SimilarProfiles(ids, match_id, level, next_token)
+
+
+def _similar_by_ml(
+    conn: Connection, domain: dict[str, Any], search_key: str, search_value: str,
+    token: str | None, max_results: int,
+) -> SimilarProfiles:
+    if not (domain["matching"] or {}).get("Enabled"):
+        raise BadRequestException(f"ML-based matching is not enabled for domain {domain['domain_name']}")
+    if search_key == PROFILE_ID_KEY:
+        if profile_store.get(conn, domain["id"], search_value) is None:
+            raise ResourceNotFoundException(
+                f"Profile {search_value} does not exist in domain {domain['domain_name']}"
+            )
+        holders = [search_value]
+    else:
+        values = normalized_values(conn, domain, search_key, [search_value])
+        pks = sorted(profile_store.find(conn, domain["id"], search_key, values[0])) if values else []
+        names = store.profile_ids(conn, pks)
+        holders = [names[pk] for pk in pks if pk in names]
+    match_id = next((m for pid in holders if (m := ml_store.group_of(conn, domain["id"], pid))), None)
+    if match_id is None:
+        return SimilarProfiles(profile_ids=[])
+    ids, confidence = ml_store.members(conn, domain["id"], match_id)
+    if len(ids) < 2:
+        return SimilarProfiles(profile_ids=[])
+    after = None
+    if token:
+        token_match, after = decode_token("similar-ml", token, 2)
+        if token_match != match_id:
+            raise BadRequestException("Invalid NextToken: it belongs to another match group")
+    page = [pid for pid in ids if after is None or pid > after][: max_results + 1]
+    more = len(page) > max_results
+    page = page[:max_results]
+    next_token = encode_token("similar-ml", [match_id, page[-1]]) if more else None
+    return SimilarProfiles(page, match_id, None, next_token, confidence)

@@ -198,26 +198,30 @@ def _is_custom(attribute: str) -> bool:
     return attribute.startswith("Attributes.") and len(attribute) > len("Attributes.")
 
 
-def _text(value: Any) -> str | None:
+def text_of(value: Any) -> str | None:
+    """A document member as text; anything else (a number, a map) as missing."""
     return value if isinstance(value, str) else None
 
 
-def _plain_value(document: dict[str, Any], attribute: str) -> str | None:
+def plain_value(document: dict[str, Any], attribute: str) -> str | None:
+    """A profile's normalized value of an attribute that is one field (FirstName, BirthDate,
+    Attributes.<name>, ...), as matching compares it; shared with the ML model's columns."""
     if _is_custom(attribute):
         attributes = document.get("Attributes")
         name = attribute.partition(".")[2]
-        return normalize(_text(attributes.get(name))) if isinstance(attributes, dict) else None
+        return normalize(text_of(attributes.get(name))) if isinstance(attributes, dict) else None
     raw = document.get(attribute)
     if attribute == "Gender" and raw is None:
         raw = document.get("GenderString")
-    return _PLAIN[attribute](_text(raw))
+    return _PLAIN[attribute](text_of(raw))
 
 
-def _address_part(address: dict[str, Any], part: str) -> str | None:
+def address_part(address: dict[str, Any], part: str) -> str | None:
+    """One normalized part of an address (``Address`` is its lines joined)."""
     if part == "Address":
-        lines = [_text(address.get(f"Address{n}")) for n in range(1, 5)]
+        lines = [text_of(address.get(f"Address{n}")) for n in range(1, 5)]
         return normalize_address(" ".join(line for line in lines if line))
-    return _ADDRESS_PART.get(part, normalize_address)(_text(address.get(part)))
+    return _ADDRESS_PART.get(part, normalize_address)(text_of(address.get(part)))
 
 
 def _alternatives(
@@ -242,12 +246,12 @@ def _alternatives(
             found = []
             for field in rules.selected[attribute]:
                 if (attribute, field) not in memo:
-                    memo[(attribute, field)] = typed[attribute](_text(document.get(field)))
+                    memo[(attribute, field)] = typed[attribute](text_of(document.get(field)))
                 if value := memo[(attribute, field)]:
                     found.append((field if not rules.many_to_many else "", value))
         else:
             if (attribute, "") not in memo:
-                memo[(attribute, "")] = _plain_value(document, attribute)
+                memo[(attribute, "")] = plain_value(document, attribute)
             value = memo[(attribute, "")]
             found = [(value,)] if value else []
         if not found:
@@ -259,7 +263,7 @@ def _alternatives(
         for field in rules.selected["Address"]:
             address = document.get(field)
             if isinstance(address, dict):
-                values = [v for part in address_parts if (v := _address_part(address, part))]
+                values = [v for part in address_parts if (v := address_part(address, part))]
                 if len(values) == len(address_parts):
                     found.append((field if not rules.many_to_many else "", *values))
         if not found:
@@ -280,11 +284,13 @@ def signatures(rules: RuleSet, document: dict[str, Any], phone_region: str) -> s
     return found
 
 
-def _root(parent: dict[int, int], pk: int) -> int:
-    while parent.setdefault(pk, pk) != pk:
-        parent[pk] = parent[parent[pk]]
-        pk = parent[pk]
-    return pk
+def root(parent: dict[Any, Any], item: Any) -> Any:
+    """The representative of ``item`` in a union-find forest (``parent``; an item not in it is
+    its own), halving the path as it goes."""
+    while parent.setdefault(item, item) != item:
+        parent[item] = parent[parent[item]]
+        item = parent[item]
+    return item
 
 
 def find_groups(conn: Connection, domain_id: int, levels: int) -> list[tuple[int, list[int]]]:
@@ -308,10 +314,10 @@ def find_groups(conn: Connection, domain_id: int, levels: int) -> list[tuple[int
                 if held:
                     joins[pk] = min(joins.get(pk, min(held)), min(held))
             for pk in free[1:]:
-                parent[_root(parent, pk)] = _root(parent, free[0])
+                parent[root(parent, pk)] = root(parent, free[0])
         components: dict[int, list[int]] = {}
         for pk in parent:
-            components.setdefault(_root(parent, pk), []).append(pk)
+            components.setdefault(root(parent, pk), []).append(pk)
         for members in components.values():
             target = min((joins[pk] for pk in members if pk in joins), default=None)
             if target is None and len(members) < 2:

@@ -12,11 +12,8 @@ A pass over a domain:
 2. In one transaction, every profile is indexed and grouped (engine.matching.rules), the groups
    replace the domain's match groups, and what the pass saw of the profiles is recorded.
 3. Each group matched at a level up to MaxAllowedRuleLevelForMerging is merged, one transaction
-   per group, through engine.merge (the MergeProfiles path). The main profile: RECENCY, the most
-   recently updated one; SOURCE, the most recently updated of those holding an object of the
-   type SourceName, else as RECENCY. The others follow, the most recent first, so each field
-   comes from the most recent profile that has it (merge takes the main profile's value, else the
-   first merged one's). A profile deleted meanwhile is left out; a group left with one is skipped.
+   per group (engine.matching.merging: the main profile by ConflictResolution, the others most
+   recent first).
 4. Status becomes ACTIVE, unless the configuration changed meanwhile (the domain is then due).
 
 AWS waits an hour in PENDING, evaluates for a time that grows with the domain, and refuses
@@ -35,12 +32,10 @@ from __future__ import annotations
 from typing import Any
 
 from openprofiles.clock import Clock
+from openprofiles.engine.matching.merging import merge_group
 from openprofiles.engine.matching.rules import Match, RuleSet, evaluate
-from openprofiles.engine.merge import merge_profiles
-from openprofiles.errors import ResourceNotFoundException
 from openprofiles.store import domains as domain_store
 from openprofiles.store import matching as store
-from openprofiles.store import profiles as profile_store
 from openprofiles.store.db import Store
 
 
@@ -103,22 +98,10 @@ def _set_status(conn: Any, domain: dict[str, Any], config: dict[str, Any], statu
 
 
 def _merge(db: Store, domain: dict[str, Any], match: Match, rules: RuleSet, clock: Clock) -> int:
-    """Merge one group in its own transaction; 1 if it was merged."""
-    try:
-        with db.transaction() as conn:
-            store.drop_match(conn, domain["id"], match.match_id)
-            rows = profile_store.get_many(conn, domain["id"], match.profile_ids)
-            if len(rows) < 2:
-                return 0
-            order = sorted(
-                rows.values(), key=lambda r: (r["updated_at"], r["profile_id"]), reverse=True
-            )
-            main = order[0]
-            if rules.source_name:
-                holders = store.holding_type(conn, [r["id"] for r in order], rules.source_name)
-                main = next((r for r in order if r["id"] in holders), main)
-            others = [r["profile_id"] for r in order if r is not main]
-            merge_profiles(conn, domain, main["profile_id"], others, {}, clock.now())
-    except ResourceNotFoundException:  # deleted between the read and the lock: next pass
-        return 0
-    return 1
+    """Merge one group in its own transaction (engine.matching.merging); 1 if it was merged."""
+
+    def drop(conn: Any) -> None:
+        store.drop_match(conn, domain["id"], match.match_id)
+
+    merged = merge_group(db, domain, match.profile_ids, rules.source_name, clock.now(), drop)
+    return 1 if merged else 0

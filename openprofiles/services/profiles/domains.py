@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from openprofiles.engine import domains as engine
+from openprofiles.engine.matching.identity_resolution import on_matching_set
 from openprofiles.services.context import RequestContext
 from openprofiles.services.profiles import operation
 from openprofiles.store import tags as tag_store
@@ -35,7 +36,11 @@ def create_domain(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
             conn, ctx.tenant, req["DomainName"], req, req.get("Tags", {}), ctx.app.clock.now(),
             ctx.app.settings.phone_region,
         )
-        return _describe(ctx, conn, row)
+        queued = on_matching_set(conn, ctx.app.jobs.submit, row, None)
+        described = _describe(ctx, conn, row)
+    if queued:
+        ctx.app.jobs.wake()
+    return described
 
 
 @operation("GetDomain")
@@ -57,10 +62,15 @@ def get_domain(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
 @operation("UpdateDomain")
 def update_domain(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
     with ctx.app.store.transaction() as conn:
+        before = engine.get_domain(conn, ctx.tenant, req["DomainName"])["matching"]
         row = engine.update_domain(
             conn, ctx.tenant, req["DomainName"], req, req.get("Tags", {}), ctx.app.clock.now()
         )
-        return _describe(ctx, conn, row)
+        queued = on_matching_set(conn, ctx.app.jobs.submit, row, before)
+        described = _describe(ctx, conn, row)
+    if queued:
+        ctx.app.jobs.wake()
+    return described
 
 
 @operation("DeleteDomain")

@@ -35,5 +35,6 @@ def get_similar_profiles(ctx: RequestContext, req: dict[str, Any]) -> dict[str, 
         "MatchId": found.match_id,
         "MatchType": req["MatchType"],
         "RuleLevel": found.rule_level,
+        "ConfidenceScore": found.confidence,
         "NextToken": found.next_token,
     }

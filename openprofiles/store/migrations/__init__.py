@@ -8,7 +8,7 @@ existing ones), e.g. ``def _add_profile_size(conn): conn.execute(text("ALTER TAB
 tested by upgrading a database made at the previous version.
 
 Version 1 is the schema of the first release; no database exists at an earlier shape. Version 2
-adds the job table.
+adds the job table and the ML match groups.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from openprofiles.store import schema
 
 
 def _add_jobs(conn: Connection) -> None:
-    """Version 2: the durable job table (its shape when it was added, spelled out here so that
-    a later change to ``schema.jobs`` comes as a step of its own)."""
+    """Version 2: the durable job table and the ML match groups (their shape when they were
+    added, spelled out here so that a later change to ``schema`` comes as a step of its own)."""
     conn.execute(
         text(
             "CREATE TABLE jobs (job_id VARCHAR(32) NOT NULL PRIMARY KEY,"
@@ -35,6 +35,15 @@ def _add_jobs(conn: Connection) -> None:
     )
     conn.execute(text("CREATE INDEX ix_jobs_domain_kind ON jobs (domain_id, kind, subject, created_at)"))
     conn.execute(text("CREATE INDEX ix_jobs_status ON jobs (status, created_at)"))
+    conn.execute(
+        text(
+            "CREATE TABLE ml_matches (domain_id INTEGER NOT NULL REFERENCES domains (id),"
+            " match_id VARCHAR(32) NOT NULL, profile_id VARCHAR(32) NOT NULL,"
+            " confidence FLOAT NOT NULL, job_id VARCHAR(32) NOT NULL, generated_at FLOAT NOT NULL,"
+            " PRIMARY KEY (domain_id, match_id, profile_id))"
+        )
+    )
+    conn.execute(text("CREATE INDEX ix_ml_matches_profile ON ml_matches (domain_id, profile_id)"))
 
 
 #: STEPS[i] upgrades a database from version i + 1 to version i + 2

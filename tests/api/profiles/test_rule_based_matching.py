@@ -270,8 +270,12 @@ def test_errors(running):
     with pytest.raises(ClientError) as excinfo:
         profiles.get_similar_profiles(DomainName="on", MatchType="ML_BASED_MATCHING", SearchKey="_profileId",
                                       SearchValue="0" * 32)
+    assert error_code(excinfo) == "ResourceNotFoundException"
+    with pytest.raises(ClientError) as excinfo:
+        profiles.get_similar_profiles(DomainName="off", MatchType="ML_BASED_MATCHING", SearchKey="_profileId",
+                                      SearchValue="0" * 32)
     assert error_code(excinfo) == "BadRequestException"
-    assert "not available" in excinfo.value.response["Error"]["Message"]
+    assert "not enabled" in excinfo.value.response["Error"]["Message"]
 
     with pytest.raises(ClientError) as excinfo:
         profiles.update_domain(DomainName="on", RuleBasedMatching={
