@@ -18,12 +18,19 @@ twice in the same process, on the same raw records:
   ``input_is_string=True``), Address.City, and the first of EmailAddress, PersonalEmailAddress,
   BusinessEmailAddress. Its time includes building its table from the records.
 
-Splink is imported before either is timed. Printed per size and side: pairwise precision,
+- **openprofiles job**: the same records as profiles of a domain in a SQLite file (loaded with
+  CreateProfile through the in-process gateway, not timed), then one identity resolution job run
+  to its end (``app.start_identity_resolution``: reading the profiles from the store, the model,
+  storing the groups); its groups are read back from the store. This is the figure the time
+  target judges: the job against Splink direct.
+
+Splink is imported before any side is timed. Printed per size and side: pairwise precision,
 recall and F1 against the true clusters (``identity_testbed.pairwise_scores``; a record in no
 group is a singleton), the number of groups, wall time, and peak RSS while that side ran (VmHWM,
 reset before each side through ``/proc/self/clear_refs``; where that is refused, the process's
 peak so far). Targets: openprofiles F1 >= Splink direct's F1 and >= 0.95 at every size; time
-openprofiles / Splink direct <= 1.2 at 100,000 profiles and more (printed, not judged, below).
+of the openprofiles job / Splink direct <= 1.2 at 100,000 profiles and more (printed, not
+judged, below).
 Every figure is printed with PASS/FAIL; exit 0 either way.
 
     python benchmarks/ml_matching_quality.py [--sizes 10000 100000] [--seed 42]
@@ -75,6 +82,36 @@ def ours(records: Records) -> tuple[list[Any], int]:
         for profile_id in match.profile_ids:
             labels[int(profile_id, 16)] = match.match_id
     return labels, len(result.matches)
+
+
+def job(records: Records) -> Any:
+    """Load the records into a fresh store; the side that runs one job and reads its groups."""
+    import tempfile
+
+    from benchmarks._common import ACCOUNT, gateway_call
+    from openprofiles.app import build_app
+    from openprofiles.config import Settings
+    from openprofiles.engine.tenancy import Tenant
+    from openprofiles.store.schema import ml_matches
+
+    folder = tempfile.mkdtemp(prefix="openprofiles-ml-")
+    app = build_app(Settings(db=f"sqlite:///{folder}/store.db"))
+    matching = {"Enabled": True}  # its first job runs now, on the empty domain
+    gateway_call(app.gateway, "POST", "/domains/ml", {"DefaultExpirationDays": 30, "Matching": matching})
+    ids = [
+        gateway_call(app.gateway, "POST", "/domains/ml/profiles", fields)["ProfileId"]
+        for _, fields in records
+    ]
+
+    def run(_: Records) -> tuple[list[Any], int]:
+        app.start_identity_resolution(Tenant(ACCOUNT, "us-east-1"), "ml")
+        with app.store.read() as conn:
+            rows = conn.execute(ml_matches.select()).all()
+        group = {row.profile_id: row.match_id for row in rows}
+        app.close()
+        return [group.get(profile_id) for profile_id in ids], len(set(group.values()))
+
+    return run
 
 
 def direct(records: Records) -> tuple[list[Any], int]:
@@ -181,6 +218,11 @@ def main() -> None:
         )
         mine = measure(ours, records, truth)
         print(line(f"openprofiles ML (find_ml_matches, threshold {threshold})", mine))
+        started = time.perf_counter()
+        run_job = job(records)
+        print(f"(loaded {n:,} profiles into a SQLite store in {time.perf_counter() - started:.0f} s)")
+        whole = measure(run_job, records, truth)
+        print(line("openprofiles job (store -> model -> stored groups)", whole))
         peer = measure(direct, records, truth)
         print(line("Splink direct (Getting Started example, raw columns)", peer))
         f1_ok = mine["f1"] >= peer["f1"] and mine["f1"] >= F1_FLOOR
@@ -188,14 +230,14 @@ def main() -> None:
             f"F1: openprofiles {mine['f1']:.4f}, Splink direct {peer['f1']:.4f}   target: "
             f">= Splink direct and >= {F1_FLOOR}   {verdict(f1_ok)}"
         )
-        ratio = mine["seconds"] / peer["seconds"]
+        ratio = whole["seconds"] / peer["seconds"]
         judged = (
             verdict(ratio <= TIME_RATIO)
             if n >= TIME_SIZE
             else (f"(not judged below {TIME_SIZE:,} profiles)")
         )
         print(
-            f"time: openprofiles / Splink direct = {ratio:.2f}   target: <= {TIME_RATIO} at "
+            f"time: openprofiles job / Splink direct = {ratio:.2f}   target: <= {TIME_RATIO} at "
             f"{TIME_SIZE:,} profiles   {judged}"
         )
         del records
