@@ -1,20 +1,25 @@
 """Segment definitions compiled to SQL, run on SQLite and PostgreSQL: every operator kind, missing
-and malformed values, group and top-level Include, source segments, and the parts a bad
-definition names."""
+and malformed values, group and top-level Include, source segments, calculated attributes of
+every statistic (with Range windows that move with the time of evaluation, ObjectCount,
+Threshold, ConditionOverrides and expired objects), and the parts a bad definition names."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import insert, select
 
 from openprofiles.engine import domains
+from openprofiles.engine.calculated.definitions import compiled
 from openprofiles.engine.profiles import create_profile
-from openprofiles.engine.segments.compiler import SegmentError, UnsupportedSegment, segment_query
+from openprofiles.engine.segments.compiler import Lookups, SegmentError, segment_query
 from openprofiles.engine.tenancy import Tenant
+from openprofiles.store import calculated as calculated_store
 from openprofiles.store.db import Store
+from openprofiles.store.schema import calculated_observations, profile_objects, profiles
 
 NOW = datetime(2025, 1, 1, tzinfo=UTC)
 PEOPLE = {
@@ -48,11 +53,24 @@ def world(db_url: str) -> Any:
     store.close()
 
 
-def members(world: Any, groups: dict[str, Any], stored: dict[str, Any] | None = None) -> set[str]:
-    store, domain, names = world
+def lookups(conn: Any, domain: dict[str, Any], stored: dict[str, Any] | None, now: datetime) -> Lookups:
+    """``stored`` segment groups by name, the domain's calculated attributes, and ``now``."""
     saved = {name: {"SegmentGroups": g} for name, g in (stored or {}).items()}
+
+    def calculated(name: str) -> Any:
+        row = calculated_store.get(conn, domain["id"], name)
+        return None if row is None else compiled(row)
+
+    return Lookups(saved.get, calculated, now)
+
+
+def members(
+    world: Any, groups: dict[str, Any], stored: dict[str, Any] | None = None, now: datetime = NOW
+) -> set[str]:
+    store, domain, names = world
     with store.read() as conn:
-        query = segment_query(domain["id"], groups, "SegmentGroups", conn.dialect.name, saved.get)
+        found = lookups(conn, domain, stored, now)
+        query = segment_query(domain["id"], groups, "SegmentGroups", conn.dialect.name, found)
         return {names[row.profile_id] for row in conn.execute(query)}
 
 
@@ -183,14 +201,207 @@ def test_bad_definitions_name_the_part(world: Any, groups: dict[str, Any], path:
     assert problem in raised.value.problem
 
 
-def test_calculated_attribute_dimensions_are_not_supported_yet(world: Any) -> None:
-    calculated = {"CalculatedAttributes": {"_orders_count": op("GREATER_THAN", "1")}}
-    with pytest.raises(UnsupportedSegment) as raised:
-        members(world, one(calculated))
-    assert raised.value.path == "SegmentGroups.Groups[0].Dimensions[0].CalculatedAttributes"
-
-
 def test_a_definition_cannot_be_its_own_source(world: Any) -> None:
     store, domain, _ = world
     with store.read() as conn, pytest.raises(SegmentError, match="self -> self"):
-        segment_query(domain["id"], sources("ANY", "self"), "SegmentGroups", conn.dialect.name, {}.get, "self")
+        found = lookups(conn, domain, None, NOW)
+        segment_query(domain["id"], sources("ANY", "self"), "SegmentGroups", conn.dialect.name, found, "self")
+
+
+# --- calculated attributes ------------------------------------------------------------------------
+
+AMOUNT, CHANNEL, DATE = "{orders.amount}", "{orders.channel}", "{orders.date}"
+DEFINITIONS = {
+    "spend": ("SUM", AMOUNT, {}),
+    "spend_week": ("SUM", AMOUNT, {"Range": {"Value": 7, "Unit": "DAYS"}}),
+    "recent_two": ("SUM", AMOUNT, {"ObjectCount": 2}),
+    "average": ("AVERAGE", AMOUNT, {}),
+    "smallest": ("MINIMUM", AMOUNT, {}),
+    "largest": ("MAXIMUM", AMOUNT, {}),
+    "orders": ("COUNT", AMOUNT, {}),
+    "frequent": ("COUNT", AMOUNT, {"Threshold": {"Value": "2", "Operator": "GREATER_THAN"}}),
+    "first_amount": ("FIRST_OCCURRENCE", AMOUNT, {}),
+    "last_channel": ("LAST_OCCURRENCE", CHANNEL, {}),
+    "top_channel": ("MAX_OCCURRENCE", CHANNEL, {}),
+    "first_order": ("FIRST_OCCURRENCE", DATE, {}),
+}
+#: each person's orders: (days before NOW, amount, channel, date, expires at), oldest first;
+#: dee's only order expired a minute before NOW
+ORDERS = {
+    "ann": [(10, "10", "WEB", "2024-03-01T10:00:00Z", None), (2, "0.2", "PHONE", "2024-05-01", None),
+            (1, "0.1", "WEB", "2024-06-01", None)],
+    "bob": [(3, "10.10", "WEB", "2023-12-31", None), (1, "20.20", "PHONE", "2024-01-15", None)],
+    "cy": [(1, "n/a", "EMAIL", "soon", None)],
+    "dee": [(1, "1000", "WEB", "2020-01-01", NOW - timedelta(minutes=1))],
+}  # fmt: skip
+
+
+@pytest.fixture
+def shoppers(world: Any) -> Any:
+    """The world with DEFINITIONS, and the observations ORDERS give them (as ingestion writes
+    them: one per object and definition, dated by ingestion time)."""
+    store, domain, names = world
+    with store.transaction() as conn:
+        rows = conn.execute(select(profiles.c.id, profiles.c.profile_id).where(profiles.c.domain_id == domain["id"]))
+        pks = {names[row.profile_id]: row.id for row in rows}
+        for name, (statistic, expression, conditions) in DEFINITIONS.items():
+            attribute = expression.strip("{}").split(".")[1]
+            members = {
+                "AttributeDetails": {"Attributes": [{"Name": attribute}], "Expression": expression},
+                "Statistic": statistic, "Conditions": conditions, "UseHistoricalData": True,
+            }  # fmt: skip
+            calculated_store.insert_definition(conn, domain["id"], name, members, NOW.timestamp() - 30 * 86400)
+        definitions = {name: calculated_store.get(conn, domain["id"], name) for name in DEFINITIONS}
+        for who, orders in ORDERS.items():
+            for days, amount, channel, date, expires in orders:
+                observed_at = (NOW - timedelta(days=days)).timestamp()
+                expires_at = None if expires is None else expires.timestamp()
+                [object_pk] = conn.execute(
+                    insert(profile_objects).returning(profile_objects.c.id),
+                    {"domain_id": domain["id"], "profile_pk": pks[who], "object_type_name": "orders",
+                     "unique_key": uuid.uuid4().hex, "document": "{}", "size": 0, "created_at": observed_at,
+                     "updated_at": observed_at, "expires_at": expires_at},
+                ).scalars()  # fmt: skip
+                value = {AMOUNT: amount, CHANNEL: channel, DATE: date}
+                conn.execute(
+                    insert(calculated_observations),
+                    [
+                        {"domain_id": domain["id"], "definition_id": row["id"], "object_pk": object_pk,
+                         "profile_pk": pks[who], "observed_at": observed_at, "expires_at": expires_at,
+                         "value": value[DEFINITIONS[name][1]]}
+                        for name, row in definitions.items() if row is not None
+                    ],
+                )  # fmt: skip
+    return world
+
+
+def calc(**attributes: Any) -> dict[str, Any]:
+    return {"CalculatedAttributes": attributes}
+
+
+def within(start: int, end: int, kind: str, *values: str) -> dict[str, Any]:
+    return {**op(kind, *values), "ConditionOverrides": {"Range": {"Start": start, "End": end, "Unit": "DAYS"}}}
+
+
+CALCULATED_CASES = [
+    # numeric statistics compare as doubles, as the Value (an exact decimal) read as a number:
+    # 0.1 + 0.2 is 0.3 and 10.10 + 20.20 is 30.3, which double sums are not
+    (calc(spend=op("GREATER_THAN", "10")), {"ann", "bob"}),
+    (calc(spend=op("EQUAL", "10.3")), {"ann"}),
+    (calc(spend=op("BETWEEN", "30.3", "30.3")), {"bob"}),
+    (calc(spend=op("NOT_BETWEEN", "0", "20")), {"bob", "cy", "dee"}),  # cy: no number, dee: expired
+    (calc(spend_week=op("EQUAL", "0.3")), {"ann"}),  # the order 10 days ago is outside the Range
+    (calc(recent_two=op("EQUAL", "0.3", "30.3")), {"ann", "bob"}),
+    (calc(average=op("GREATER_THAN", "15")), {"bob"}),
+    (calc(average=op("LESS_THAN_OR_EQUAL", "3.4333333333333333")), {"ann"}),
+    (calc(smallest=op("LESS_THAN", "1")), {"ann"}),
+    (calc(largest=op("EQUAL", "20.2")), {"bob"}),
+    (calc(orders=op("EQUAL", "1")), {"cy"}),  # COUNT counts values, numbers or not
+    (calc(orders=op("GREATER_THAN_OR_EQUAL", "2")), {"ann", "bob"}),
+    # a Threshold makes the value true or false
+    (calc(frequent=op("INCLUSIVE", "true")), {"ann"}),
+    (calc(frequent=op("INCLUSIVE", "false")), {"bob", "cy"}),
+    (calc(frequent=op("EXCLUSIVE", "true")), {"bob", "cy", "dee"}),
+    # the value an object had takes every operator: numbers, text, days
+    (calc(first_amount=op("GREATER_THAN", "5")), {"ann", "bob"}),
+    (calc(first_amount=op("INCLUSIVE", "10.10")), {"bob"}),
+    (calc(first_amount=op("NOT_BETWEEN", "0", "10")), {"bob", "cy", "dee"}),
+    (calc(last_channel=op("INCLUSIVE", "WEB")), {"ann"}),
+    (calc(last_channel=op("EXCLUSIVE", "WEB")), {"bob", "cy", "dee"}),
+    (calc(last_channel=op("ENDS_WITH", "AIL")), {"cy"}),
+    (calc(top_channel=op("INCLUSIVE", "PHONE")), {"bob"}),  # a tie: the value seen last
+    (calc(top_channel=op("INCLUSIVE", "WEB")), {"ann"}),
+    (calc(first_order=op("BEFORE", "2024-01-01")), {"bob"}),
+    (calc(first_order=op("ON", "2024-03-01")), {"ann"}),
+    (calc(first_order=op("AFTER", "2024-01-01")), {"ann"}),
+    # every name of one map must hold
+    (calc(spend=op("GREATER_THAN", "10"), orders=op("EQUAL", "2")), {"bob"}),
+    # ConditionOverrides.Range replaces the definition's Range, or gives one
+    (calc(spend_week=within(30, 5, "EQUAL", "10")), {"ann"}),
+    (calc(spend=within(2, 0, "EQUAL", "0.3")), {"ann"}),
+    (calc(spend=within(2, 0, "EQUAL", "20.2")), {"bob"}),
+]
+
+
+@pytest.mark.parametrize(("dimension", "expected"), CALCULATED_CASES, ids=[str(c[0])[:70] for c in CALCULATED_CASES])
+def test_calculated_attribute(shoppers: Any, dimension: dict[str, Any], expected: set[str]) -> None:
+    assert members(shoppers, one(dimension)) == expected
+
+
+@pytest.mark.parametrize(
+    ("groups", "expected"),
+    [
+        ({"Groups": [{"Type": "NONE", "Dimensions": [calc(spend=op("GREATER_THAN", "10"))]}]}, {"cy", "dee"}),
+        ({"Groups": [{"Type": "ANY", "Dimensions": [calc(orders=op("EQUAL", "1")), ANN]}]}, {"ann", "cy"}),
+        ({"Include": "NONE", "Groups": [{"Dimensions": [NORTH_AMERICA]}, {"Dimensions": [calc(spend=op("GREATER_THAN", "20"))]}]}, {"ann", "cy"}),
+        ({"Include": "ANY", "Groups": [{"Dimensions": [calc(spend=op("GREATER_THAN", "20"))]}, {"Dimensions": [MEXICO]}]}, {"bob"}),
+        ({"Groups": [{"Dimensions": [calc(spend=op("LESS_THAN", "20")), dim(Address={"Country": op("INCLUSIVE", "USA")})]}]}, {"ann"}),
+    ],
+)
+def test_calculated_attributes_combine_with_the_others(shoppers: Any, groups: dict[str, Any], expected: set[str]) -> None:
+    assert members(shoppers, groups) == expected
+
+
+def test_range_windows_move_with_the_time_of_evaluation(shoppers: Any) -> None:
+    week = one(calc(spend_week=op("GREATER_THAN", "0")))
+    assert members(shoppers, week) == {"ann", "bob"}
+    assert members(shoppers, one(calc(spend_week=op("EQUAL", "0.1"))), now=NOW + timedelta(days=5.5)) == {"ann"}
+    assert members(shoppers, one(calc(spend_week=op("EQUAL", "20.2"))), now=NOW + timedelta(days=5.5)) == {"bob"}
+    assert members(shoppers, week, now=NOW + timedelta(days=6.5)) == set()
+    assert members(shoppers, one(calc(spend_week=op("NOT_BETWEEN", "0", "1"))), now=NOW + timedelta(days=6.5)) == EVERYONE
+    # the window ends at now: five days earlier, only ann's order of 10 days ago was in it
+    assert members(shoppers, one(calc(spend_week=op("EQUAL", "10"))), now=NOW - timedelta(days=5)) == {"ann"}
+    assert members(shoppers, week, now=NOW - timedelta(days=5)) == {"ann"}
+
+
+def test_expired_objects_stop_counting_when_they_expire(shoppers: Any) -> None:
+    rich = one(calc(spend=op("GREATER_THAN", "500")))
+    assert members(shoppers, rich, now=NOW - timedelta(hours=2)) == {"dee"}
+    assert members(shoppers, rich) == set()
+
+
+def test_subqueries_come_after_the_cheap_terms(shoppers: Any) -> None:
+    store, domain, _ = shoppers
+    spend, first = calc(spend=op("GREATER_THAN", "10")), dim(FirstName=op("INCLUSIVE", "Ann"))
+    shapes = [
+        {"Groups": [{"Type": kind, "Dimensions": [spend, first]}]} for kind in ("ALL", "ANY", "NONE")
+    ] + [
+        {"Include": include, "Groups": [{"Dimensions": [spend]}, {"Dimensions": [first]}]}
+        for include in ("ALL", "ANY", "NONE")
+    ]
+    with store.read() as conn:
+        for groups in shapes:
+            query = segment_query(domain["id"], groups, "SegmentGroups", conn.dialect.name, lookups(conn, domain, None, NOW))
+            text = str(query.compile(conn))
+            field = "#>>" if conn.dialect.name == "postgresql" else "json_extract("
+            assert text.index(field) < text.index("calculated_observations"), groups
+
+
+@pytest.mark.parametrize(
+    ("dimension", "part", "problem"),
+    [
+        (calc(nope=op("GREATER_THAN", "1")), "CalculatedAttributes.nope", "calculated attribute nope does not exist"),
+        ({"CalculatedAttributes": {}}, "CalculatedAttributes", "set at least one calculated attribute"),
+        (calc(spend=op("INCLUSIVE", "1")), "CalculatedAttributes.spend.DimensionType", "INCLUSIVE is not an operator for numbers: spend is a SUM"),
+        (calc(orders=op("BEFORE", "2024-01-01")), "CalculatedAttributes.orders.DimensionType", "not an operator for numbers"),
+        (calc(frequent=op("GREATER_THAN", "1")), "CalculatedAttributes.frequent.DimensionType", "frequent is 'true' or 'false' (its Threshold)"),
+        (calc(spend=op("GREATER_THAN", "ten")), "CalculatedAttributes.spend.Values[0]", "'ten' is not a number"),
+        (calc(spend=op("BETWEEN", "1")), "CalculatedAttributes.spend.Values", "exactly two values"),
+        (calc(spend=op("LESS_THAN", "1", "2")), "CalculatedAttributes.spend.Values", "exactly one value"),
+        (calc(first_order=op("ON", "someday")), "CalculatedAttributes.first_order.Values[0]", "'someday' is not a date"),
+        (calc(spend=within(1, 5, "GREATER_THAN", "1")), "CalculatedAttributes.spend.ConditionOverrides.Range", "Start is at least End"),
+        (calc(spend=within(400, 0, "GREATER_THAN", "1")), "CalculatedAttributes.spend.ConditionOverrides.Range", "at most 366 days"),
+    ],
+)
+def test_bad_calculated_dimensions_name_the_part(shoppers: Any, dimension: dict[str, Any], part: str, problem: str) -> None:
+    with pytest.raises(SegmentError) as raised:
+        members(shoppers, {"Groups": [{"Dimensions": [dim(FirstName=op("INCLUSIVE", "Ann")), dimension]}]})
+    assert raised.value.path == f"SegmentGroups.Groups[0].Dimensions[1].{part}"
+    assert problem in raised.value.problem
+
+
+def test_a_source_segment_naming_a_missing_calculated_attribute_names_the_source(shoppers: Any) -> None:
+    with pytest.raises(SegmentError) as raised:
+        members(shoppers, sources("ANY", "gone"), {"gone": one(calc(deleted=op("EQUAL", "1")))})
+    assert raised.value.path == "SegmentGroups.Groups[0].SourceSegments[0].SegmentDefinitionName"
+    assert raised.value.problem == "in segment gone: calculated attribute deleted does not exist"

@@ -2,5 +2,6 @@
 
 ``expression`` parses ``{ObjectTypeName.AttributeName}`` arithmetic; ``filters`` decides which
 objects feed an attribute; ``definitions`` checks and keeps definitions; ``values`` computes a
-profile's value from its stored objects.
+profile's value from its objects' observations (kept by ``observations``, backfilled for
+UseHistoricalData by ``backfill``); ``sql`` computes the same value inside a query, for segments.
 """

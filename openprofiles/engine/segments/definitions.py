@@ -1,27 +1,33 @@
 """Segment definitions: checked when created, kept as their API members (REFERENCE 4.1-4.2).
 
 A definition is checked by compiling it (see `compiler`): every part it names must exist and fit
-(an attribute segments can use, an operator of its type, values of that type and count, source
-segments that exist and do not lead back to it). A violation is a BadRequestException naming the
-part; a valid definition this version cannot evaluate yet (calculated attribute dimensions,
-SegmentSqlQuery) is a NotImplementedException naming it, so it is never stored half-working.
+(an attribute segments can use, a calculated attribute of the domain, an operator of its type,
+values of that type and count, source segments that exist and do not lead back to it). A
+violation is a BadRequestException naming the part; a valid definition this version cannot
+evaluate (SegmentSqlQuery) is a NotImplementedException, so it is never stored half-working.
 
 Definitions are not updated (the API has no update). One that is a source of another cannot be
 deleted while that other one exists: its members would change silently, and a name deleted and
 created again could otherwise close a cycle.
+
+A definition is compiled again on every evaluation, with the calculated attribute definitions as
+they are then and the App clock's time (`loader`). A calculated attribute it names may have been
+deleted or changed since (an update may add a Threshold, which turns its value into true or
+false): the evaluation then fails with the BadRequestException naming the part.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection
 
+from openprofiles.engine.calculated.definitions import Definition, compiled
 from openprofiles.engine.segments.compiler import (
-    Loader,
+    Lookups,
     SegmentError,
     UnsupportedSegment,
     segment_query,
@@ -33,6 +39,7 @@ from openprofiles.errors import (
     NotImplementedException,
     ResourceNotFoundException,
 )
+from openprofiles.store import calculated as calculated_store
 from openprofiles.store import domains as domain_store
 from openprofiles.store import locks
 from openprofiles.store import segments as store
@@ -58,14 +65,20 @@ def _definition_exists(conn: Connection, tenant: Tenant, found: re.Match[str]) -
     return domain is not None and store.get(conn, domain["id"], found["name"]) is not None
 
 
-def loader(conn: Connection, domain: dict[str, Any]) -> Loader:
-    """The stored members of the domain's definitions, by name (for source segments)."""
+def loader(conn: Connection, domain: dict[str, Any], now: datetime | None = None) -> Lookups:
+    """What the domain's segments name, read when named: the stored members of its segment
+    definitions (source segments) and its calculated attribute definitions, evaluated at
+    ``now``: the App clock's time, the system's when not given."""
 
     def load(name: str) -> dict[str, Any] | None:
         row = store.get(conn, domain["id"], name)
         return None if row is None else dict(row["definition"])
 
-    return load
+    def load_calculated(name: str) -> Definition | None:
+        row = calculated_store.get(conn, domain["id"], name)
+        return None if row is None else compiled(row)
+
+    return Lookups(load, load_calculated, now or datetime.now(UTC))
 
 
 def service_error(error: SegmentError) -> BadRequestException | NotImplementedException:
@@ -77,16 +90,26 @@ def service_error(error: SegmentError) -> BadRequestException | NotImplementedEx
 
 def check_query(
     conn: Connection, domain: dict[str, Any], groups: dict[str, Any] | None, sql: str | None,
-    path: str, own_name: str | None = None,
-) -> None:
+    path: str, now: datetime, own_name: str | None = None,
+) -> Any:
     """A segment is given by exactly one of its groups (at ``path``) or SegmentSqlQuery, and
-    compiles."""
+    compiles: its query at ``now``."""
     if (groups is None) == (sql is None):
         raise BadRequestException(f"Give exactly one of {path} and SegmentSqlQuery")
     if sql is not None:
         raise NotImplementedException("SegmentSqlQuery (ENHANCED segments) is not supported yet; use " + path)
+    return compiled_query(conn, domain, groups or {}, path, now, own_name)
+
+
+def compiled_query(
+    conn: Connection, domain: dict[str, Any], groups: dict[str, Any], path: str, now: datetime,
+    own_name: str | None = None,
+) -> Any:
+    """The query of a segment's groups (at ``path``) evaluated at ``now`` (see
+    compiler.segment_query); a BadRequestException naming the part that breaks a rule."""
     try:
-        segment_query(domain["id"], groups or {}, path, conn.dialect.name, loader(conn, domain), own_name)
+        lookups = loader(conn, domain, now)
+        return segment_query(domain["id"], groups, path, conn.dialect.name, lookups, own_name)
     except SegmentError as error:
         raise service_error(error) from None
 
@@ -97,7 +120,8 @@ def create_definition(
     locks.lock_values(conn, domain["id"], [("segment-definitions", name)])
     if store.get(conn, domain["id"], name) is not None:
         raise BadRequestException(f"Segment definition {name} already exists in domain {domain['domain_name']}")
-    check_query(conn, domain, request.get("SegmentGroups"), request.get("SegmentSqlQuery"), "SegmentGroups", name)
+    groups, sql = request.get("SegmentGroups"), request.get("SegmentSqlQuery")
+    check_query(conn, domain, groups, sql, "SegmentGroups", now, name)
     members = {k: request[k] for k in MEMBERS if request.get(k) is not None}
     store.insert_definition(conn, domain["id"], name, members, now.timestamp())
     return get_definition(conn, domain, name)
@@ -128,6 +152,17 @@ def delete_definition(conn: Connection, domain: dict[str, Any], name: str) -> No
     if users:
         raise BadRequestException(f"Segment definition {name} is a source segment of {', '.join(users)}")
     store.delete_definition(conn, domain["id"], name)
+
+
+def segments_using(conn: Connection, domain: dict[str, Any], calculated: str) -> list[str]:
+    """The segment definitions with a dimension on the calculated attribute ``calculated``."""
+    return sorted(
+        row["name"]
+        for row in store.all_definitions(conn, domain["id"])
+        for group in (row["definition"].get("SegmentGroups") or {}).get("Groups") or []
+        for dimension in group.get("Dimensions") or []
+        if calculated in (dimension.get("CalculatedAttributes") or {})
+    )
 
 
 def _sources(groups: dict[str, Any]) -> set[str]:

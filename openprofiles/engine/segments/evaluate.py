@@ -8,7 +8,9 @@ GetSegmentEstimate already answers SUCCEEDED with the exact count (a client's po
 once). Estimates are kept until their domain is deleted.
 
 A classic segment is evaluated live on every membership check, so LastComputedAt is the time of
-the check.
+the check. Both evaluate at ``now``, the App clock's time: the values of calculated attributes,
+whose Range windows end there, are those GetCalculatedAttributeForProfile gives at that moment,
+so membership moves with the clock.
 """
 
 from __future__ import annotations
@@ -20,8 +22,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from openprofiles.engine.segments.compiler import segment_query
-from openprofiles.engine.segments.definitions import SegmentDefinition, check_query, loader
+from openprofiles.engine.segments.definitions import SegmentDefinition, check_query, compiled_query
 from openprofiles.errors import ResourceNotFoundException
 from openprofiles.store import segments as store
 
@@ -32,16 +33,11 @@ class Estimate:
     count: int
 
 
-def _query(conn: Connection, domain: dict[str, Any], groups: dict[str, Any], path: str) -> Any:
-    return segment_query(domain["id"], groups, path, conn.dialect.name, loader(conn, domain))
-
-
 def create_estimate(
     conn: Connection, domain: dict[str, Any], groups: dict[str, Any] | None, sql: str | None, now: datetime
 ) -> Estimate:
     """Count the profiles of a segment query (SegmentQuery, checked as a definition's groups)."""
-    check_query(conn, domain, groups, sql, "SegmentQuery")
-    count = store.count_rows(conn, _query(conn, domain, groups or {}, "SegmentQuery"))
+    count = store.count_rows(conn, check_query(conn, domain, groups, sql, "SegmentQuery", now))
     estimate = Estimate(uuid.uuid4().hex, count)
     store.insert_estimate(conn, domain["id"], estimate.estimate_id, count, now.timestamp())
     return estimate
@@ -57,9 +53,10 @@ def get_estimate(conn: Connection, domain: dict[str, Any], estimate_id: str) -> 
 
 
 def members_among(
-    conn: Connection, domain: dict[str, Any], definition: SegmentDefinition, profile_ids: list[str]
+    conn: Connection, domain: dict[str, Any], definition: SegmentDefinition, profile_ids: list[str],
+    now: datetime,
 ) -> set[str]:
-    """Which of ``profile_ids`` are in the segment."""
-    query = _query(conn, domain, definition.members["SegmentGroups"], "SegmentGroups")
+    """Which of ``profile_ids`` are in the segment at ``now``."""
+    query = compiled_query(conn, domain, definition.members["SegmentGroups"], "SegmentGroups", now)
     table = query.selected_columns
     return {row.profile_id for row in conn.execute(query.where(table.profile_id.in_(profile_ids)))}

@@ -33,8 +33,7 @@ import orjson
 from sqlalchemy import Connection
 
 from openprofiles.engine.profiles import FIELDS, leaf_paths, render
-from openprofiles.engine.segments.compiler import segment_query
-from openprofiles.engine.segments.definitions import get_definition, loader
+from openprofiles.engine.segments.definitions import compiled_query, get_definition
 from openprofiles.errors import ResourceNotFoundException
 from openprofiles.jobs.runner import JobFailed, RunningJob
 from openprofiles.store import domains as domain_store
@@ -91,10 +90,8 @@ def write_snapshot(job: RunningJob, deliver: Deliver, scratch: Scratch) -> dict[
                 definition = get_definition(conn, domain, segment)
             except ResourceNotFoundException:
                 raise JobFailed(f"Segment definition {segment} was deleted") from None
-            ids = segment_query(
-                domain["id"], definition.members["SegmentGroups"], "SegmentGroups",
-                conn.dialect.name, loader(conn, domain),
-            )
+            groups = definition.members["SegmentGroups"]
+            ids = compiled_query(conn, domain, groups, "SegmentGroups", job.clock.now())
 
             def batches() -> Iterator[list[dict[str, Any]]]:
                 return profile_store.stream(conn, ids, _BATCH)

@@ -23,6 +23,7 @@ from openprofiles.engine.calculated.observations import rebuild
 from openprofiles.engine.calculated.values import CalculatedValue, profile_values
 from openprofiles.engine.domains import get_domain
 from openprofiles.engine.profiles import require_profile
+from openprofiles.engine.segments.definitions import segments_using
 from openprofiles.engine.tags import add_tags
 from openprofiles.errors import BadRequestException
 from openprofiles.services.context import RequestContext
@@ -108,6 +109,12 @@ def update_calculated_attribute_definition(ctx: RequestContext, req: dict[str, A
 def delete_calculated_attribute_definition(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
     with ctx.app.store.transaction() as conn:
         domain = get_domain(conn, ctx.tenant, req["DomainName"])
+        users = segments_using(conn, domain, req["CalculatedAttributeName"])
+        if users:
+            raise BadRequestException(
+                f"Calculated attribute {req['CalculatedAttributeName']} is used by segment "
+                f"definitions {', '.join(users)}; delete them first"
+            )
         engine.delete_definition(conn, domain, req["CalculatedAttributeName"])
         arn = engine.definition_arn(ctx.tenant, domain["domain_name"], req["CalculatedAttributeName"])
         tag_store.remove_under(conn, ctx.tenant.account_id, ctx.tenant.region, arn)

@@ -117,12 +117,12 @@ def get_segment_estimate(ctx: RequestContext, req: dict[str, Any]) -> dict[str, 
 
 @operation("GetSegmentMembership")
 def get_segment_membership(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
-    wanted = list(dict.fromkeys(req["ProfileIds"]))
+    wanted, now = list(dict.fromkeys(req["ProfileIds"])), ctx.app.clock.now()
     with ctx.app.store.read() as conn:
         domain = get_domain(conn, ctx.tenant, req["DomainName"])
         found = engine.get_definition(conn, domain, req["SegmentDefinitionName"])
         rows = profile_store.get_many(conn, domain["id"], wanted)
-        members = members_among(conn, domain, found, list(rows))
+        members = members_among(conn, domain, found, list(rows), now)
     results, failures = [], []
     for profile_id in wanted:
         if profile_id not in rows:
@@ -136,7 +136,7 @@ def get_segment_membership(ctx: RequestContext, req: dict[str, Any]) -> dict[str
         "SegmentDefinitionName": found.name,
         "Profiles": results,
         "Failures": failures,
-        "LastComputedAt": ctx.app.clock.now().timestamp(),
+        "LastComputedAt": now.timestamp(),
     }
 
 
