@@ -135,10 +135,13 @@ def get_many(conn: Connection, domain_id: int, profile_ids: Iterable[str]) -> di
     return {row.profile_id: _decode(row) for row in rows}
 
 
-def stream(conn: Connection, ids: Select[Any], batch: int) -> Iterator[list[dict[str, Any]]]:
+def stream(
+    conn: Connection, ids: Select[Any], batch: int, order: list[Any] | None = None
+) -> Iterator[list[dict[str, Any]]]:
     """The profiles whose row ids ``ids`` (a query on ``profiles`` selecting ``id`` first)
-    selects, whole, in row id order, ``batch`` at a time, without holding them all."""
-    query = ids.with_only_columns(*profiles.c).order_by(profiles.c.id)
+    selects, whole, in ``order`` then row id order, ``batch`` at a time, without holding them
+    all."""
+    query = ids.with_only_columns(*profiles.c).order_by(*(order or []), profiles.c.id)
     result = conn.execution_options(yield_per=batch).execute(query)
     for part in result.partitions():
         yield [_decode(row) for row in part]

@@ -138,6 +138,34 @@ def segment_query(
     return select(profiles.c.id, profiles.c.profile_id).where(profiles.c.domain_id == domain_id, predicate)
 
 
+def sort_order(sort: dict[str, Any] | None, dialect: str, lookups: Lookups) -> list[ColumnElement[Any]]:
+    """The ORDER BY of a SegmentSort: each attribute in turn (a tie goes to the next), missing
+    values last. A PROFILE attribute is a path in the profile (``LastName``, ``Address.City``,
+    ``Attributes.tier``) read as its DataType says (STRING, the default: as text; NUMBER: as the
+    number it writes; DATE: by calendar day); a CALCULATED one is the calculated attribute's
+    value at ``lookups.now``, a number for numeric statistics."""
+    compiler, order = _Compiler(dialect, lookups), []
+    for index, attribute in enumerate((sort or {}).get("Attributes") or []):
+        name, kind = attribute["Name"], attribute.get("DataType") or "STRING"
+        if attribute.get("Type") == "CALCULATED":
+            definition = lookups.calculated(name)
+            if definition is None:
+                raise SegmentError(f"SegmentSort.Attributes[{index}].Name", f"calculated attribute {name} does not exist")
+            value: ColumnElement[Any] = calculated_sql.value_of(
+                definition, profiles.c.id, lookups.now.timestamp(), dialect
+            )
+            if kind == "NUMBER" and calculated_sql.kind_of(definition) != calculated_sql.NUMBER:
+                value = calculated_sql.number_of(value, dialect)
+        else:
+            value = compiler.field(name.split("."))
+            if kind == "NUMBER":
+                value = calculated_sql.number_of(value, dialect)
+            elif kind == "DATE":
+                value = func.substr(value, 1, 10, type_=Text)
+        order.append((value.desc() if attribute["Order"] == "DESC" else value.asc()).nulls_last())
+    return order
+
+
 def _costly(predicate: Predicate) -> bool:
     """Whether a predicate runs a subquery (a calculated attribute)."""
     return any(isinstance(element, ScalarSelect) for element in visitors.iterate(predicate))

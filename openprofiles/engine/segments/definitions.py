@@ -31,6 +31,7 @@ from openprofiles.engine.segments.compiler import (
     SegmentError,
     UnsupportedSegment,
     segment_query,
+    sort_order,
 )
 from openprofiles.engine.tags import resolver
 from openprofiles.engine.tenancy import Tenant
@@ -114,6 +115,15 @@ def compiled_query(
         raise service_error(error) from None
 
 
+def compiled_sort(conn: Connection, domain: dict[str, Any], sort: dict[str, Any] | None, now: datetime) -> list[Any]:
+    """The ORDER BY of a SegmentSort at ``now`` (see compiler.sort_order); a BadRequestException
+    naming the attribute that does not exist."""
+    try:
+        return sort_order(sort, conn.dialect.name, loader(conn, domain, now))
+    except SegmentError as error:
+        raise service_error(error) from None
+
+
 def create_definition(
     conn: Connection, domain: dict[str, Any], name: str, request: dict[str, Any], now: datetime
 ) -> SegmentDefinition:
@@ -122,6 +132,7 @@ def create_definition(
         raise BadRequestException(f"Segment definition {name} already exists in domain {domain['domain_name']}")
     groups, sql = request.get("SegmentGroups"), request.get("SegmentSqlQuery")
     check_query(conn, domain, groups, sql, "SegmentGroups", now, name)
+    compiled_sort(conn, domain, request.get("SegmentSort"), now)
     members = {k: request[k] for k in MEMBERS if request.get(k) is not None}
     store.insert_definition(conn, domain["id"], name, members, now.timestamp())
     return get_definition(conn, domain, name)

@@ -8,7 +8,8 @@ DestinationUri folder (openprofiles.sinks.files: ``s3://`` or ``file://``) as
 IN_PROGRESS while queued or running, then COMPLETED or FAILED with a StatusMessage.
 
 What the file holds (AWS does not document a layout): one member profile per row or line, in the
-order the profiles were created.
+order of the definition's SegmentSort (compiler.sort_order), ties (and a definition without one)
+in the order the profiles were created.
 
 - JSONL: each line the profile as GetProfile-style calls return it (the API's Profile shape).
 - CSV (RFC 4180, with a header row) and ORC (every column a string): ``ProfileId``, then one
@@ -33,7 +34,7 @@ import orjson
 from sqlalchemy import Connection
 
 from openprofiles.engine.profiles import FIELDS, leaf_paths, render
-from openprofiles.engine.segments.definitions import compiled_query, get_definition
+from openprofiles.engine.segments.definitions import compiled_query, compiled_sort, get_definition
 from openprofiles.errors import ResourceNotFoundException
 from openprofiles.jobs.runner import JobFailed, RunningJob
 from openprofiles.store import domains as domain_store
@@ -91,10 +92,12 @@ def write_snapshot(job: RunningJob, deliver: Deliver, scratch: Scratch) -> dict[
             except ResourceNotFoundException:
                 raise JobFailed(f"Segment definition {segment} was deleted") from None
             groups = definition.members["SegmentGroups"]
-            ids = compiled_query(conn, domain, groups, "SegmentGroups", job.clock.now())
+            now = job.clock.now()
+            ids = compiled_query(conn, domain, groups, "SegmentGroups", now)
+            order = compiled_sort(conn, domain, definition.members.get("SegmentSort"), now)
 
             def batches() -> Iterator[list[dict[str, Any]]]:
-                return profile_store.stream(conn, ids, _BATCH)
+                return profile_store.stream(conn, ids, _BATCH, order)
 
             count = _WRITERS[data_format](batches, local)
         name = file_name(segment, job.job_id, data_format)

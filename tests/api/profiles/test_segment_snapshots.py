@@ -191,3 +191,59 @@ def test_snapshot_ids_are_32_hex(profiles, segment, tmp_path: Path):
     domain, _ = segment
     snapshot_id, _ = snapshot(profiles, domain, "CSV", tmp_path.as_uri())
     assert len(snapshot_id) == 32 and int(snapshot_id, 16) >= 0
+
+
+def test_a_snapshot_follows_the_segment_sort(profiles, unique, tmp_path):
+    """Rows come in SegmentSort order: a number attribute descending, then a name ascending,
+    missing values last; ties and unsorted definitions by creation."""
+    domain = unique("sorted")
+    profiles.create_domain(DomainName=domain, DefaultExpirationDays=30)
+    people = [("Cy", "2"), ("Ann", "10"), ("Bob", "10"), ("Dee", None), ("Eve", "9")]
+    for first, pets in people:
+        attributes = {"tier": "gold", **({"pets": pets} if pets else {})}
+        profiles.create_profile(DomainName=domain, FirstName=first, Attributes=attributes)
+    sort = {"Attributes": [
+        {"Name": "Attributes.pets", "DataType": "NUMBER", "Order": "DESC", "Type": "PROFILE"},
+        {"Name": "FirstName", "Order": "ASC"},
+    ]}  # fmt: skip
+    profiles.create_segment_definition(
+        DomainName=domain, SegmentDefinitionName="gold", DisplayName="Gold", SegmentGroups=GOLD, SegmentSort=sort
+    )
+    snapshot_id, found = snapshot(profiles, domain, "JSONL", tmp_path.as_uri())
+    assert found["Status"] == "COMPLETED", found
+    lines = (tmp_path / "gold" / f"{snapshot_id}.jsonl").read_bytes().splitlines()
+    assert [orjson.loads(line)["FirstName"] for line in lines] == ["Ann", "Bob", "Eve", "Cy", "Dee"]
+
+
+def test_a_sort_on_an_unknown_calculated_attribute_is_refused(profiles, unique):
+    domain = unique("badsort")
+    profiles.create_domain(DomainName=domain, DefaultExpirationDays=30)
+    sort = {"Attributes": [{"Name": "spend", "Order": "DESC", "Type": "CALCULATED"}]}
+    with pytest.raises(ClientError) as excinfo:
+        profiles.create_segment_definition(
+            DomainName=domain, SegmentDefinitionName="s", DisplayName="S", SegmentGroups=GOLD, SegmentSort=sort
+        )
+    assert excinfo.value.response["Error"]["Code"] == "BadRequestException"
+    assert "SegmentSort.Attributes[0].Name" in excinfo.value.response["Error"]["Message"]
+
+
+def test_a_snapshot_sorts_by_a_calculated_attribute(profiles, unique, tmp_path):
+    from tests.api.profiles.test_segments import define, orders_type, profile_of, put_order
+
+    domain = unique("calcsort")
+    profiles.create_domain(DomainName=domain, DefaultExpirationDays=30)
+    orders_type(profiles, domain)
+    define(profiles, domain, "spend", "SUM", ("{orders.amount}", "amount"))
+    for who, amounts in (("ann", ["5"]), ("bob", ["7", "8"]), ("cy", ["1"])):
+        for i, amount in enumerate(amounts):
+            put_order(profiles, domain, f"{who}-{i}", f"{who}@example.com", amount)
+    ids = {who: profile_of(profiles, domain, f"{who}@example.com") for who in ("ann", "bob", "cy")}
+    everyone = {"Include": "ALL", "Groups": [{"Dimensions": [{"CalculatedAttributes": {
+        "spend": {"DimensionType": "GREATER_THAN", "Values": ["0"]}}}]}]}  # fmt: skip
+    sort = {"Attributes": [{"Name": "spend", "Order": "DESC", "Type": "CALCULATED"}]}
+    profiles.create_segment_definition(
+        DomainName=domain, SegmentDefinitionName="gold", DisplayName="All", SegmentGroups=everyone, SegmentSort=sort
+    )
+    snapshot_id, found = snapshot(profiles, domain, "CSV", tmp_path.as_uri())
+    rows = list(csv.DictReader(io.StringIO((tmp_path / "gold" / f"{snapshot_id}.csv").read_text())))
+    assert [row["ProfileId"] for row in rows] == [ids["bob"], ids["ann"], ids["cy"]]
