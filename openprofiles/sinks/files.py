@@ -8,6 +8,11 @@ A destination is a folder named by a URI:
 - ``file:///PATH``: the file is written to ``PATH/NAME`` on the server's own disk, under a
   temporary name first and then moved into place, so a reader never sees half a file.
 
+A server without S3 can keep S3 destinations on its disk: with ``OPENPROFILES_S3_ENDPOINT_URL``
+set to a ``file:///FOLDER`` URI, ``s3://BUCKET/KEY`` is written to ``FOLDER/BUCKET/KEY`` (the
+way to have identity resolution exports, whose ExportingConfig names an S3 bucket, written
+locally).
+
 The caller writes the file locally first (`scratch_file`), then `deliver` moves it.
 """
 
@@ -68,6 +73,10 @@ def deliver(clients: Any, uri: str, name: str, local: Path, encryption_key: str 
     """Put ``local`` at ``uri``/``name``; the URI of the delivered file."""
     check_destination(uri)
     where, key = location(uri, name)
+    local_s3 = clients.settings.endpoint_urls.get("s3", "")
+    if urlsplit(uri).scheme == "s3" and local_s3.startswith("file://"):
+        _copy(local, Path(unquote(urlsplit(local_s3).path)) / where / key)
+        return f"s3://{where}/{key}"
     if urlsplit(uri).scheme == "s3":
         extra = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": encryption_key} if encryption_key else {}
         try:
@@ -76,6 +85,11 @@ def deliver(clients: Any, uri: str, name: str, local: Path, encryption_key: str 
             raise DestinationError(f"could not write s3://{where}/{key}: {error}") from error
         return f"s3://{where}/{key}"
     target = Path(key)
+    _copy(local, target)
+    return target.as_uri()
+
+
+def _copy(local: Path, target: Path) -> None:
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         partial = target.with_name(f".{target.name}.partial")
@@ -83,4 +97,3 @@ def deliver(clients: Any, uri: str, name: str, local: Path, encryption_key: str 
         os.replace(partial, target)
     except OSError as error:
         raise DestinationError(f"could not write {target}: {error.strerror or error}") from error
-    return target.as_uri()

@@ -16,7 +16,8 @@ this limit is not applied to jobs started on demand.
    GetSimilarProfiles read them; MatchGenerationDate is that moment).
 2. Export: with ``Matching.ExportingConfig.S3Exporting``, the groups are written as JSON Lines,
    one ``{"MatchId", "ProfileIds", "ConfidenceScore"}`` per line, to
-   ``s3://S3BucketName/S3KeyName/<JobId>/matches.jsonl`` (ExportingLocation names it).
+   ``s3://S3BucketName/S3KeyName/<JobId>/matches.jsonl`` (ExportingLocation names it), or to a
+   local folder when the S3 endpoint is a ``file://`` URI (openprofiles.sinks.files).
 3. MERGING, with ``AutoMerging.Enabled``: each group whose ConfidenceScore is at least
    MinAllowedConfidenceScoreForMerging (every group without one) is consolidated: with
    Consolidation, the group's profiles that agree on every attribute of one of its

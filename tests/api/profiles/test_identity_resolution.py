@@ -281,3 +281,18 @@ def test_the_schedule_names_the_latest_moment():
     monday = {"DayOfTheWeek": "MONDAY", "Time": "09:30"}
     assert last_scheduled(monday, datetime(2026, 11, 23, 9, 29, tzinfo=UTC)) == datetime(2026, 11, 16, 9, 30, tzinfo=UTC)
     assert last_scheduled(monday, datetime(2026, 11, 23, 9, 30, tzinfo=UTC)) == datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
+
+
+def test_exports_go_to_a_local_folder_when_s3_is_a_file_uri(tmp_path, people):
+    """With the S3 endpoint set to a file:// folder, an S3 ExportingConfig writes locally."""
+    exporting = {"S3Exporting": {"S3BucketName": "local-bucket", "S3KeyName": "runs"}}
+    with mock_profiles(Settings(db="memory", endpoint_urls={"s3": tmp_path.as_uri()})):
+        profiles = client()
+        load(profiles, "local", people[:150])
+        profiles.update_domain(DomainName="local", Matching={"Enabled": True, "ExportingConfig": exporting})
+        [job] = jobs_of(profiles, "local")
+        matches = all_matches(profiles, "local")
+    key = f"runs/{job['JobId']}/matches.jsonl"
+    assert job["ExportingLocation"] == {"S3Exporting": {"S3BucketName": "local-bucket", "S3KeyName": key}}
+    lines = (tmp_path / "local-bucket" / key).read_bytes().splitlines()
+    assert sorted(orjson.loads(line)["MatchId"] for line in lines) == sorted(m["MatchId"] for m in matches)
