@@ -191,7 +191,14 @@ calculated_observations = Table(
     Column("value", Text),
     Column("expires_at", Float),
     PrimaryKeyConstraint("object_pk", "definition_id"),
-    Index("ix_calculated_observations_profile", "profile_pk", "definition_id"),
+    #: a profile's observations of a definition: on SQLite the index holds every column a value
+    #: reads (segments aggregate them for every candidate profile without touching the table);
+    #: PostgreSQL's B-tree entries are size-limited, so there it holds the key only
+    Index(
+        "ix_calculated_observations_profile", "profile_pk", "definition_id", "observed_at",
+        "expires_at", "value", "object_pk",
+    ).ddl_if(dialect="sqlite"),
+    Index("ix_calculated_observations_profile", "profile_pk", "definition_id").ddl_if(dialect="postgresql"),
 )
 
 #: segment definitions: the API members that define each one (see engine.segments.definitions)

@@ -134,6 +134,11 @@ def test_a_version_1_database_gains_the_job_and_ml_match_tables(isolated_url):
     with engine.begin() as conn:
         conn.execute(text("DROP TABLE jobs"))
         conn.execute(text("DROP TABLE ml_matches"))
+        if conn.dialect.name == "sqlite":  # the observations' index as version 1 made it
+            conn.execute(text("DROP INDEX ix_calculated_observations_profile"))
+            conn.execute(text(
+                "CREATE INDEX ix_calculated_observations_profile ON calculated_observations (profile_pk, definition_id)"
+            ))
         conn.execute(text("UPDATE schema_version SET version = 1"))
         domains.create_domain(conn, TENANT, "before-jobs", {"DefaultExpirationDays": 5}, {}, NOW)
     engine.dispose()
@@ -147,5 +152,11 @@ def test_a_version_1_database_gains_the_job_and_ml_match_tables(isolated_url):
             assert indexes == {i.name for i in table.indexes}
             key = inspect(conn).get_pk_constraint(table.name)["constrained_columns"]
             assert key == [c.name for c in table.primary_key]
+        [observed] = [i for i in inspect(conn).get_indexes("calculated_observations") if i["name"] == "ix_calculated_observations_profile"]
+        [wanted] = [
+            i for i in schema.calculated_observations.indexes
+            if i._ddl_if is None or i._ddl_if.dialect == conn.dialect.name
+        ]
+        assert observed["column_names"] == [c.name for c in wanted.columns]
         assert domains.get_domain(conn, TENANT, "before-jobs")["default_expiration_days"] == 5
     upgraded.close()
