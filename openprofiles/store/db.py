@@ -22,6 +22,13 @@ from sqlalchemy.pool import StaticPool
 from openprofiles.store import migrations
 
 
+def _jsonb_as_text(dbapi_connection: Any, _record: Any) -> None:
+    """jsonb columns (schema.JsonText) come back as their JSON text, as on SQLite."""
+    from psycopg.types.string import TextLoader
+
+    dbapi_connection.adapters.register_loader("jsonb", TextLoader)
+
+
 class Store:
     def __init__(self, url: str) -> None:
         parsed = make_url(url)
@@ -38,6 +45,7 @@ class Store:
             self.engine = self._sqlite_engine()
         else:
             self.engine = create_engine(parsed, pool_size=10, max_overflow=20, pool_pre_ping=True)
+            event.listen(self.engine, "connect", _jsonb_as_text)
         try:
             self.upgraded_from = migrations.upgrade(self.engine)
         except BaseException:

@@ -22,8 +22,25 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.types import UserDefinedType
 
 metadata = MetaData()
+
+
+class _JsonbText(UserDefinedType[str]):
+    """A ``jsonb`` column that the application reads and writes as JSON text: parameters go
+    untyped (PostgreSQL reads the text as jsonb when it stores it) and the store's connections
+    load jsonb values as text (store.db). PostgreSQL then keeps the document parsed, so queries
+    into it (segments, attribute listings) do not parse it again for every row."""
+
+    cache_ok = True
+
+    def get_col_spec(self, **_: object) -> str:
+        return "JSONB"
+
+
+#: JSON documents that queries look into: text on SQLite, jsonb on PostgreSQL
+JsonText = Text().with_variant(_JsonbText(), "postgresql")
 
 #: an auto-incrementing 64-bit key (SQLite only auto-increments INTEGER PRIMARY KEY)
 BigId = BigInteger().with_variant(Integer(), "sqlite")
@@ -85,7 +102,7 @@ profiles = Table(
     Column("domain_id", Integer, ForeignKey("domains.id"), nullable=False),
     Column("profile_id", String(32), nullable=False),
     #: the standard profile's fields, as the API's Profile shape (without ProfileId)
-    Column("document", Text, nullable=False),
+    Column("document", JsonText, nullable=False),
     #: which writer set each field: field path -> rank (see engine.profiles)
     Column("provenance", Text, nullable=False),
     Column("size", Integer, nullable=False),

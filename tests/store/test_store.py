@@ -134,6 +134,8 @@ def test_a_version_1_database_gains_the_job_and_ml_match_tables(isolated_url):
     with engine.begin() as conn:
         conn.execute(text("DROP TABLE jobs"))
         conn.execute(text("DROP TABLE ml_matches"))
+        if conn.dialect.name == "postgresql":  # documents as version 1 kept them
+            conn.execute(text("ALTER TABLE profiles ALTER COLUMN document TYPE text"))
         if conn.dialect.name == "sqlite":  # the observations' index as version 1 made it
             conn.execute(text("DROP INDEX ix_calculated_observations_profile"))
             conn.execute(text(
@@ -158,5 +160,8 @@ def test_a_version_1_database_gains_the_job_and_ml_match_tables(isolated_url):
             if i._ddl_if is None or i._ddl_if.dialect == conn.dialect.name
         ]
         assert observed["column_names"] == [c.name for c in wanted.columns]
+        [document] = [c for c in inspect(conn).get_columns("profiles") if c["name"] == "document"]
+        expected = "JSONB" if conn.dialect.name == "postgresql" else "TEXT"
+        assert str(document["type"]) == expected
         assert domains.get_domain(conn, TENANT, "before-jobs")["default_expiration_days"] == 5
     upgraded.close()

@@ -8,7 +8,8 @@ existing ones), e.g. ``def _add_profile_size(conn): conn.execute(text("ALTER TAB
 tested by upgrading a database made at the previous version.
 
 Version 1 is the schema of the first release; no database exists at an earlier shape. Version 2
-adds the job table and the ML match groups, and widens an index on SQLite.
+adds the job table and the ML match groups, stores profile documents as jsonb on PostgreSQL
+and widens an index on SQLite.
 """
 
 from __future__ import annotations
@@ -21,9 +22,10 @@ from openprofiles.store import schema
 
 
 def _add_jobs(conn: Connection) -> None:
-    """Version 2: the durable job table, the ML match groups, and on SQLite an index of
-    calculated observations that covers their values (spelled out as they were then, so that a
-    later change to ``schema`` comes as a step of its own)."""
+    """Version 2: the durable job table, the ML match groups, profile documents as jsonb on
+    PostgreSQL, and on SQLite an index of calculated observations that covers their values
+    (spelled out as they were then, so that a later change to ``schema`` comes as a step of its
+    own)."""
     conn.execute(
         text(
             "CREATE TABLE jobs (job_id VARCHAR(32) NOT NULL PRIMARY KEY,"
@@ -45,6 +47,8 @@ def _add_jobs(conn: Connection) -> None:
         )
     )
     conn.execute(text("CREATE INDEX ix_ml_matches_profile ON ml_matches (domain_id, profile_id)"))
+    if conn.dialect.name == "postgresql":  # documents that queries look into, kept parsed
+        conn.execute(text("ALTER TABLE profiles ALTER COLUMN document TYPE jsonb USING document::jsonb"))
     if conn.dialect.name == "sqlite":  # the observations' index covers what a value reads
         conn.execute(text("DROP INDEX ix_calculated_observations_profile"))
         conn.execute(
