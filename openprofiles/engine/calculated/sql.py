@@ -95,6 +95,7 @@ from sqlalchemy.sql import ColumnElement, FromClause
 
 from openprofiles.engine.calculated.definitions import Definition
 from openprofiles.engine.calculated.scalars import parse_number
+from openprofiles.engine.calculated.values import range_window
 from openprofiles.store.schema import calculated_observations
 
 NUMBER, BOOLEAN, TEXT = "number", "boolean", "text"
@@ -122,17 +123,6 @@ def kind_of(definition: Definition) -> str:
     if definition.conditions.get("Threshold") is not None:
         return BOOLEAN
     return NUMBER if definition.statistic in NUMERIC_STATISTICS else TEXT
-
-
-def window(range_: dict[str, Any] | None) -> tuple[int, int] | None:
-    """(Start, End) in days before now of a Range or a RangeOverride (as `values.aggregate`)."""
-    if range_ is None:
-        return None
-    if "ValueRange" in range_:
-        return range_["ValueRange"]["Start"], range_["ValueRange"]["End"]
-    if "Start" in range_:
-        return range_["Start"], range_.get("End", 0)
-    return range_["Value"], 0
 
 
 def matches(
@@ -196,7 +186,7 @@ def _rows(
         or_(rows.c.expires_at.is_(None), rows.c.expires_at > now),
     ]
     conditions = definition.conditions
-    found = window(range_override or conditions.get("Range"))
+    found = range_window(range_override or conditions.get("Range"))
     if found is not None:
         where.append(rows.c.observed_at.between(now - found[0] * DAY, now - found[1] * DAY))
     if not conditions.get("ObjectCount"):

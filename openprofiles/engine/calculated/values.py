@@ -127,7 +127,7 @@ def aggregate(
     """The value the observations give at ``now`` (steps 4-7)."""
     conditions = definition.conditions
     kept = sorted(observations, key=lambda o: (o.timestamp, o.object_id))
-    window = _window(range_override or conditions.get("Range"))
+    window = range_window(range_override or conditions.get("Range"))
     if window is not None:
         start, end = now - window[0] * _DAY, now - window[1] * _DAY
         kept = [o for o in kept if start <= o.timestamp <= end]
@@ -143,8 +143,8 @@ def aggregate(
     return CalculatedValue(result[:_MAX_VALUE], valued[-1].timestamp)
 
 
-def _window(range_: dict[str, Any] | None) -> tuple[int, int] | None:
-    """(Start, End) in days before now, of a Range or a RangeOverride."""
+def range_window(range_: dict[str, Any] | None) -> tuple[int, int] | None:
+    """(Start, End) in days before now, of a Range or a RangeOverride (None: no window)."""
     if range_ is None:
         return None
     if "ValueRange" in range_:
