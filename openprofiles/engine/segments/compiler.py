@@ -122,10 +122,6 @@ class SegmentError(Exception):
         self.problem = problem
 
 
-class UnsupportedSegment(SegmentError):
-    """A valid definition that this version cannot evaluate yet."""
-
-
 def segment_query(
     domain_id: int, groups: dict[str, Any], path: str, dialect: str, lookups: Lookups,
     own_name: str | None = None,
@@ -136,6 +132,14 @@ def segment_query(
     stack = () if own_name is None else (own_name,)
     predicate = _Compiler(dialect, lookups).segment(groups, path, stack)
     return select(profiles.c.id, profiles.c.profile_id).where(profiles.c.domain_id == domain_id, predicate)
+
+
+def field_of(dialect: str, path: list[str]) -> ColumnElement[str]:
+    """A member of the profile's document as text (NULL when absent)."""
+    document = profiles.c.document
+    if dialect == "postgresql":
+        return cast(document, JSONB).op("#>>", return_type=Text)(literal(path, ARRAY(Text)))
+    return func.json_extract(document, "$." + ".".join(f'"{p}"' for p in path), type_=Text)
 
 
 def sort_order(sort: dict[str, Any] | None, dialect: str, lookups: Lookups) -> list[ColumnElement[Any]]:
@@ -254,6 +258,8 @@ class _Compiler:
         if found is None:
             raise SegmentError(path, f"segment definition {name} does not exist")
         try:
+            if "SegmentGroups" not in found:
+                raise SegmentError(path, f"segment {name} is defined by SQL and cannot be a source segment")
             return self.segment(found["SegmentGroups"], "SegmentGroups", (*stack, name))
         except SegmentError as error:
             raise type(error)(path, f"in segment {name}: {error.problem}") from None
@@ -325,11 +331,7 @@ class _Compiler:
     # --- values -----------------------------------------------------------------------------
 
     def field(self, path: list[str]) -> ColumnElement[str]:
-        """A member of the profile's document as text (NULL when absent)."""
-        document = profiles.c.document
-        if self.dialect == "postgresql":
-            return cast(document, JSONB).op("#>>", return_type=Text)(literal(path, ARRAY(Text)))
-        return func.json_extract(document, "$." + ".".join(f'"{p}"' for p in path), type_=Text)
+        return field_of(self.dialect, path)
 
     def any_operator(self, value: ColumnElement[str], spec: dict[str, Any], path: str) -> Predicate:
         """Text that may hold a number or a date: number operators compare numbers, BETWEEN and

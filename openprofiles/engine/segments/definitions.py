@@ -2,9 +2,9 @@
 
 A definition is checked by compiling it (see `compiler`): every part it names must exist and fit
 (an attribute segments can use, a calculated attribute of the domain, an operator of its type,
-values of that type and count, source segments that exist and do not lead back to it). A
-violation is a BadRequestException naming the part; a valid definition this version cannot
-evaluate (SegmentSqlQuery) is a NotImplementedException, so it is never stored half-working.
+values of that type and count, source segments that exist and do not lead back to it), or, for
+an ENHANCED segment, its SegmentSqlQuery must be of the form `sql_query` accepts. A violation is
+a BadRequestException naming the part, so nothing is stored that cannot be evaluated.
 
 Definitions are not updated (the API has no update). One that is a source of another cannot be
 deleted while that other one exists: its members would change silently, and a name deleted and
@@ -29,15 +29,14 @@ from openprofiles.engine.calculated.definitions import Definition, compiled
 from openprofiles.engine.segments.compiler import (
     Lookups,
     SegmentError,
-    UnsupportedSegment,
     segment_query,
     sort_order,
 )
+from openprofiles.engine.segments.sql_query import sql_segment_query
 from openprofiles.engine.tags import resolver
 from openprofiles.engine.tenancy import Tenant
 from openprofiles.errors import (
     BadRequestException,
-    NotImplementedException,
     ResourceNotFoundException,
 )
 from openprofiles.store import calculated as calculated_store
@@ -46,7 +45,7 @@ from openprofiles.store import locks
 from openprofiles.store import segments as store
 
 #: the request members a definition keeps, in the order the API answers them
-MEMBERS = ("DisplayName", "Description", "SegmentGroups", "SegmentSort")
+MEMBERS = ("DisplayName", "Description", "SegmentGroups", "SegmentSqlQuery", "SegmentSort")
 
 
 @dataclass(frozen=True)
@@ -82,11 +81,8 @@ def loader(conn: Connection, domain: dict[str, Any], now: datetime | None = None
     return Lookups(load, load_calculated, now or datetime.now(UTC))
 
 
-def service_error(error: SegmentError) -> BadRequestException | NotImplementedException:
-    message = f"Invalid value at '{error.path}': {error.problem}"
-    if isinstance(error, UnsupportedSegment):
-        return NotImplementedException(message)
-    return BadRequestException(message)
+def service_error(error: SegmentError) -> BadRequestException:
+    return BadRequestException(f"Invalid value at '{error.path}': {error.problem}")
 
 
 def check_query(
@@ -98,8 +94,22 @@ def check_query(
     if (groups is None) == (sql is None):
         raise BadRequestException(f"Give exactly one of {path} and SegmentSqlQuery")
     if sql is not None:
-        raise NotImplementedException("SegmentSqlQuery (ENHANCED segments) is not supported yet; use " + path)
+        try:
+            return sql_segment_query(domain["id"], sql, conn.dialect.name)
+        except SegmentError as error:
+            raise service_error(error) from None
     return compiled_query(conn, domain, groups or {}, path, now, own_name)
+
+
+def definition_query(conn: Connection, domain: dict[str, Any], definition: SegmentDefinition, now: datetime) -> Any:
+    """The query of a stored definition, whichever way it is defined, at ``now``."""
+    members = definition.members
+    return check_query(conn, domain, members.get("SegmentGroups"), members.get("SegmentSqlQuery"), "SegmentGroups", now)
+
+
+def segment_type(definition: SegmentDefinition) -> str:
+    """ENHANCED for a definition by SegmentSqlQuery, CLASSIC for one by SegmentGroups."""
+    return "ENHANCED" if "SegmentSqlQuery" in definition.members else "CLASSIC"
 
 
 def compiled_query(

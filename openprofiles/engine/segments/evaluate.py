@@ -7,7 +7,7 @@ within the domain, so it is taken when the estimate is created and stored with i
 GetSegmentEstimate already answers SUCCEEDED with the exact count (a client's polling loop ends at
 once). Estimates are kept until their domain is deleted.
 
-A classic segment is evaluated live on every membership check, so LastComputedAt is the time of
+A segment (classic, or ENHANCED by SegmentSqlQuery) is evaluated live on every membership check, so LastComputedAt is the time of
 the check. Both evaluate at ``now``, the App clock's time: the values of calculated attributes,
 whose Range windows end there, are those GetCalculatedAttributeForProfile gives at that moment,
 so membership moves with the clock.
@@ -22,7 +22,11 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from openprofiles.engine.segments.definitions import SegmentDefinition, check_query, compiled_query
+from openprofiles.engine.segments.definitions import (
+    SegmentDefinition,
+    check_query,
+    definition_query,
+)
 from openprofiles.errors import ResourceNotFoundException
 from openprofiles.store import segments as store
 
@@ -57,6 +61,6 @@ def members_among(
     now: datetime,
 ) -> set[str]:
     """Which of ``profile_ids`` are in the segment at ``now``."""
-    query = compiled_query(conn, domain, definition.members["SegmentGroups"], "SegmentGroups", now)
+    query = definition_query(conn, domain, definition, now)
     table = query.selected_columns
     return {row.profile_id for row in conn.execute(query.where(table.profile_id.in_(profile_ids)))}

@@ -34,7 +34,7 @@ import orjson
 from sqlalchemy import Connection
 
 from openprofiles.engine.profiles import FIELDS, leaf_paths, render
-from openprofiles.engine.segments.definitions import compiled_query, compiled_sort, get_definition
+from openprofiles.engine.segments.definitions import compiled_sort, definition_query, get_definition
 from openprofiles.errors import ResourceNotFoundException
 from openprofiles.jobs.runner import JobFailed, RunningJob
 from openprofiles.store import domains as domain_store
@@ -91,9 +91,8 @@ def write_snapshot(job: RunningJob, deliver: Deliver, scratch: Scratch) -> dict[
                 definition = get_definition(conn, domain, segment)
             except ResourceNotFoundException:
                 raise JobFailed(f"Segment definition {segment} was deleted") from None
-            groups = definition.members["SegmentGroups"]
             now = job.clock.now()
-            ids = compiled_query(conn, domain, groups, "SegmentGroups", now)
+            ids = definition_query(conn, domain, definition, now)
             order = compiled_sort(conn, domain, definition.members.get("SegmentSort"), now)
 
             def batches() -> Iterator[list[dict[str, Any]]]:

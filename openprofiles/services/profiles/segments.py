@@ -42,7 +42,7 @@ def _describe(
         "SegmentDefinitionArn": arn,
         "CreatedAt": found.created_at,
         "Tags": tag_store.get(conn, ctx.tenant.account_id, ctx.tenant.region, arn) or None,
-        "SegmentType": "CLASSIC",
+        "SegmentType": engine.segment_type(found),
     }
 
 

@@ -174,7 +174,76 @@ def test_duplicates_and_sql_segments(profiles: Any, domain: Any) -> None:
     assert error_of(raised) == ("BadRequestException", "Give exactly one of SegmentGroups and SegmentSqlQuery")
     with pytest.raises(ClientError) as raised:
         profiles.create_segment_estimate(DomainName=name, SegmentSqlQuery="SELECT 1")
-    assert error_of(raised)[0] == "NotImplementedException"
+    assert error_of(raised) == (
+        "BadRequestException",
+        "Invalid value at 'SegmentSqlQuery': select FROM profiles, the only table a segment query reads",
+    )
+
+
+# --- SQL segments (ENHANCED) ------------------------------------------------------------------------
+
+
+def sql_estimate(profiles: Any, domain: str, sql: str) -> int:
+    created = profiles.create_segment_estimate(DomainName=domain, SegmentSqlQuery=sql)
+    return int(profiles.get_segment_estimate(DomainName=domain, EstimateId=created["EstimateId"])["Estimate"])
+
+
+@pytest.mark.parametrize(
+    ("where", "count"),
+    [
+        ("FirstName IN ('Ann', 'Cy')", 2),
+        ("lower(EmailAddress) LIKE '%@example.com'", 1),
+        ("Address.Country <> 'USA'", 2),
+        ("p.Attributes.score > 3", 1),
+        ("CAST(Attributes.score AS DOUBLE) BETWEEN 3 AND 12", 2),
+        ("Attributes.score + 1 >= 4", 2),
+        ("Attributes.tier IS NULL", 1),
+        ("NOT (Attributes.tier = 'gold') OR BirthDate < '1986-01-01'", 1),
+        ("length(FirstName) = 3 AND coalesce(Attributes.tier, 'none') = 'none'", 0),
+        ("TRUE", 3),
+    ],
+)  # fmt: skip
+def test_sql_segments_count_what_their_where_selects(profiles: Any, domain: Any, where: str, count: int) -> None:
+    assert sql_estimate(profiles, domain[0], f"SELECT ProfileId FROM profiles AS p WHERE {where}") == count
+
+
+def test_a_sql_segment_is_enhanced_and_answers_membership(profiles: Any, domain: Any, tmp_path: Any) -> None:
+    name, ids = domain
+    sql = "SELECT ProfileId FROM profiles WHERE Attributes.tier IN ('gold', 'silver')"
+    profiles.create_segment_definition(DomainName=name, SegmentDefinitionName="paying", DisplayName="Paying", SegmentSqlQuery=sql)
+    found = profiles.get_segment_definition(DomainName=name, SegmentDefinitionName="paying")
+    assert (found["SegmentType"], found["SegmentSqlQuery"]) == ("ENHANCED", sql) and "SegmentGroups" not in found
+    members = profiles.get_segment_membership(DomainName=name, SegmentDefinitionName="paying", ProfileIds=list(ids.values()))
+    present = {p["ProfileId"] for p in members["Profiles"] if p["QueryResult"] == "PRESENT"}
+    assert present == {ids["ann"], ids["bob"]}
+    with pytest.raises(ClientError) as raised:
+        profiles.create_segment_definition(
+            DomainName=name, SegmentDefinitionName="nested", DisplayName="x",
+            SegmentGroups={"Groups": [{"SourceSegments": [{"SegmentDefinitionName": "paying"}]}]},
+        )
+    assert "defined by SQL and cannot be a source segment" in error_of(raised)[1]
+
+
+@pytest.mark.parametrize(
+    ("sql", "problem"),
+    [
+        ("SELECT ProfileId FROM orders", "select FROM profiles"),
+        ("SELECT FirstName FROM profiles", "select ProfileId"),
+        ("SELECT ProfileId FROM profiles p JOIN profiles q ON p.ProfileId = q.ProfileId", "JOIN is not accepted"),
+        ("SELECT ProfileId FROM profiles WHERE FirstName IN (SELECT 1)", "not a subquery"),
+        ("SELECT ProfileId FROM profiles WHERE Shoe = 'x'", "column Shoe is not a profile field"),
+        ("SELECT ProfileId FROM profiles WHERE upper(FirstName)", "is not a condition"),
+        ("SELECT ProfileId FROM profiles WHERE sha2(FirstName, 256) = 'x'", "is not accepted in a segment query"),
+        ("SELECT ProfileId FROM profiles; DROP TABLE profiles", "one SELECT statement"),
+        ("SELECT ProfileId FROM profiles WHERE (", "not valid SQL"),
+    ],
+)  # fmt: skip
+def test_sql_segments_outside_the_accepted_form_are_refused(profiles: Any, domain: Any, sql: str, problem: str) -> None:
+    with pytest.raises(ClientError) as raised:
+        profiles.create_segment_definition(DomainName=domain[0], SegmentDefinitionName="bad", DisplayName="x", SegmentSqlQuery=sql)
+    code, message = error_of(raised)
+    assert code == "BadRequestException" and message.startswith("Invalid value at 'SegmentSqlQuery': ")
+    assert problem in message
 
 
 # --- calculated attributes -------------------------------------------------------------------------
