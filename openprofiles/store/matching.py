@@ -2,15 +2,34 @@
 
 A group is *living* while at least two of its profiles exist: a profile deleted since the last
 pass drops out of its group at once, and a group left with one profile is no group.
+
+The full pass writes a domain's whole signature index and match groups at once: on SQLite both
+are written in their primary key's order, and an index by profile is built again after the load
+rather than updated row by row when the domain holds most of the table (``_bulk_load``). Those
+writes are a fraction of what one insert per row at a random place of the b-trees costs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Select, and_, bindparam, delete, func, insert, select
+from sqlalchemy import (
+    Connection,
+    Index,
+    Select,
+    String,
+    and_,
+    bindparam,
+    cast,
+    delete,
+    func,
+    insert,
+    literal_column,
+    select,
+)
 
 from openprofiles.store.query import Query, execute_many
 from openprofiles.store.schema import (
@@ -86,17 +105,29 @@ def record_pass(
     )
 
 
-def profile_page(
-    conn: Connection, domain_id: int, after: int, limit: int
-) -> list[tuple[int, dict[str, Any]]]:
-    """(row id, document) of up to ``limit`` profiles after row id ``after``, in id order."""
-    query = (
-        select(profiles.c.id, profiles.c.document)
-        .where(profiles.c.domain_id == domain_id, profiles.c.id > after)
-        .order_by(profiles.c.id)
-        .limit(limit)
+_PAGE = {
+    first: Query(
+        select(profiles.c.id, profiles.c.profile_id, profiles.c.document)
+        .where(
+            profiles.c.domain_id == bindparam("domain_id"),
+            *(() if first else (profiles.c.profile_id > bindparam("after"),)),
+        )
+        .order_by(profiles.c.profile_id)
+        .limit(bindparam("limit"))
     )
-    return [(pk, orjson.loads(document)) for pk, document in conn.execute(query)]
+    for first in (True, False)
+}
+
+
+def profile_page(
+    conn: Connection, domain_id: int, after: str | None, limit: int
+) -> list[tuple[int, str, dict[str, Any]]]:
+    """(row id, profile id, document) of up to ``limit`` profiles after profile id ``after``, in
+    profile id order: a range of the (domain_id, profile_id) index, so each page costs its own
+    rows whatever the domain's size (an order by row id would sort the whole domain per page)."""
+    params = {"domain_id": domain_id, "limit": limit, "after": after}
+    rows = _PAGE[after is None].rows(conn, params)
+    return [(pk, profile_id, orjson.loads(document)) for pk, profile_id, document in rows]
 
 
 def clear_signatures(conn: Connection, domain_id: int) -> None:
@@ -112,26 +143,140 @@ def add_signatures(conn: Connection, domain_id: int, rows: Iterable[tuple[int, s
     execute_many(conn, _INSERT_SIGNATURES, params)
 
 
-def shared_signatures(
-    conn: Connection, domain_id: int, level: int, most: int
-) -> list[tuple[str, int]]:
-    """(signature, profile row id) of the signatures that 2 to ``most`` profiles share at a
-    level, in signature order: the grouping is done by the database."""
-    at_level = and_(match_signatures.c.domain_id == domain_id, match_signatures.c.level == level)
-    shared = (
-        select(match_signatures.c.signature)
+#: the secondary indexes by profile, which a bulk load may build again rather than update
+_SIGNATURES_BY_PROFILE = next(i for i in match_signatures.indexes if i.name == "ix_match_signatures_profile")
+_MATCHES_BY_PROFILE = next(i for i in rule_based_matches.indexes if i.name == "ix_rule_based_matches_profile")
+_STAGE = "temp.rule_based_pass_signatures"
+
+
+@contextmanager
+def _bulk_load(conn: Connection, index: Index, domain_id: int, rows: int) -> Iterator[None]:
+    """Around the replacement of a domain's rows of the table of ``index`` by ``rows`` new ones
+    (the old ones are deleted inside): on SQLite, when the new rows are at least as many as the
+    other domains' ones, the index is dropped first and built again after (one sort instead of
+    a delete and an insert at a random place per row), in the caller's transaction, which holds
+    SQLite's only writer lock. Elsewhere, or for a small domain, it does nothing."""
+    table = index.table
+    rebuild = False
+    if conn.dialect.name == "sqlite" and rows:
+        others = select(func.count()).select_from(table).where(table.c.domain_id != domain_id)
+        rebuild = rows >= conn.execute(others).scalar_one()
+    if rebuild:
+        index.drop(conn)
+    yield
+    if rebuild:
+        index.create(conn)
+
+
+def replace_signatures(
+    conn: Connection, domain_id: int, pages: Iterable[list[tuple[int, str, int]]]
+) -> int:
+    """Make the domain's signature index exactly the (level, signature, profile row id) rows of
+    ``pages`` (each triple once, in any order); the number of rows.
+
+    On SQLite the rows go first into a temporary table without any index, then into the index
+    in one INSERT ... SELECT sorted by its primary key, so that the primary key's b-tree is
+    written front to back rather than at a random place per row (a bulk load of a million
+    profiles costs a fraction of row-by-row inserts). When the domain's rows are at least as many
+    as the other domains' ones, the index by profile is dropped first and built again after the
+    load (one sort instead of a random insert per row), all in the caller's transaction, which
+    holds SQLite's only writer lock. Other databases delete the domain's rows and insert the new
+    ones page by page."""
+    if conn.dialect.name != "sqlite":
+        clear_signatures(conn, domain_id)
+        count = 0
+        for rows in pages:
+            add_signatures(conn, domain_id, rows)
+            count += len(rows)
+        return count
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    cursor = driver.cursor()
+    try:
+        cursor.execute(f"DROP TABLE IF EXISTS {_STAGE}")
+        cursor.execute(f"CREATE TABLE {_STAGE} (level INTEGER, signature TEXT, profile_pk INTEGER)")
+        count = 0
+        for rows in pages:
+            cursor.executemany(f"INSERT INTO {_STAGE} VALUES (?, ?, ?)", rows)
+            count += len(rows)
+        with _bulk_load(conn, _SIGNATURES_BY_PROFILE, domain_id, count):
+            clear_signatures(conn, domain_id)
+            cursor.execute(
+                "INSERT INTO match_signatures (domain_id, level, signature, profile_pk)"
+                f" SELECT ?, level, signature, profile_pk FROM {_STAGE}"
+                " ORDER BY level, signature, profile_pk",
+                (domain_id,),
+            )
+        cursor.execute(f"DROP TABLE {_STAGE}")
+    finally:
+        cursor.close()
+    return count
+
+
+def _shared_query() -> Query:
+    """Per signature shared at a level, its profile row ids joined by commas."""
+    at_level = and_(
+        match_signatures.c.domain_id == bindparam("domain_id"),
+        match_signatures.c.level == bindparam("level"),
+    )
+    joined = {
+        "sqlite": func.group_concat(match_signatures.c.profile_pk),
+        "postgresql": func.string_agg(
+            cast(match_signatures.c.profile_pk, String), literal_column("','")
+        ),
+    }
+    return Query({
+        dialect: select(pks)
         .where(at_level)
         .group_by(match_signatures.c.signature)
-        .having(func.count().between(2, most))
-        .subquery()
+        .having(func.count().between(2, bindparam("most")))
+        .order_by(match_signatures.c.signature)
+        for dialect, pks in joined.items()
+    })
+
+
+_SHARED = _shared_query()
+
+
+def shared_signatures(conn: Connection, domain_id: int, level: int, most: int) -> list[list[int]]:
+    """The profile row ids (ascending) of each signature that 2 to ``most`` profiles share at a
+    level, in signature order: the grouping is done by the database, one row per signature
+    read along the primary key."""
+    params = {"domain_id": domain_id, "level": level, "most": most}
+    return [sorted(map(int, pks.split(","))) for (pks,) in _SHARED.rows(conn, params)]
+
+
+_IDS_PAGE = {
+    first: Query(
+        select(profiles.c.id, profiles.c.profile_id)
+        .where(
+            profiles.c.domain_id == bindparam("domain_id"),
+            *(() if first else (profiles.c.profile_id > bindparam("after"),)),
+        )
+        .order_by(profiles.c.profile_id)
+        .limit(bindparam("limit"))
     )
-    query = (
-        select(match_signatures.c.signature, match_signatures.c.profile_pk)
-        .join(shared, shared.c.signature == match_signatures.c.signature)
-        .where(at_level)
-        .order_by(match_signatures.c.signature, match_signatures.c.profile_pk)
-    )
-    return [(signature, pk) for signature, pk in conn.execute(query)]
+    for first in (True, False)
+}
+
+
+def domain_profile_ids(
+    conn: Connection, domain_id: int, pks: Iterable[int], page: int = 50000
+) -> dict[int, str]:
+    """The profile ids of these row ids of the domain's profiles, read in one walk along the
+    (domain_id, profile_id) index, which holds both: for the full pass, whose groups hold a
+    large share of the domain, that is a fraction of the cost of a lookup per row id."""
+    wanted = set(pks)
+    found: dict[int, str] = {}
+    after = None
+    while len(found) < len(wanted):
+        params = {"domain_id": domain_id, "after": after, "limit": page}
+        rows = _IDS_PAGE[after is None].rows(conn, params)
+        if not rows:
+            break
+        found.update((pk, profile_id) for pk, profile_id in rows if pk in wanted)
+        after = rows[-1][1]
+    return found
 
 
 def profile_ids(conn: Connection, pks: Iterable[int]) -> dict[int, str]:
@@ -144,12 +289,13 @@ def profile_ids(conn: Connection, pks: Iterable[int]) -> dict[int, str]:
 
 def replace_matches(conn: Connection, domain_id: int, rows: Iterable[tuple[str, int, str]]) -> None:
     """Make the domain's match groups exactly the (match id, rule level, profile id) rows."""
-    conn.execute(delete(rule_based_matches).where(rule_based_matches.c.domain_id == domain_id))
     params = [
         {"domain_id": domain_id, "match_id": m, "rule_level": level, "profile_id": p}
-        for m, level, p in rows
+        for m, level, p in sorted(rows)  # in primary key order: its b-tree is written in order
     ]
-    execute_many(conn, insert(rule_based_matches), params)
+    with _bulk_load(conn, _MATCHES_BY_PROFILE, domain_id, len(params)):
+        conn.execute(delete(rule_based_matches).where(rule_based_matches.c.domain_id == domain_id))
+        execute_many(conn, _INSERT_MATCHES, params)
 
 
 def drop_match(conn: Connection, domain_id: int, match_id: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import random
 from pathlib import Path
 
 import pytest
@@ -177,6 +178,40 @@ def test_phone_unknown_region() -> None:
         normalize_phone("2063457890", "XX")
     with pytest.raises(ValueError, match="region"):
         normalize("2063457890", "PHONE_NUMBER", default_region="USA")
+
+
+def _phone_formats() -> list[str]:
+    """Ways of writing phone numbers: the usual US ones and, for a half, near misses (area codes
+    starting with 0 or 1, missing or extra digits, odd separators, country codes, extensions)."""
+    rng = random.Random(7)
+    found = []
+    for _ in range(20000):
+        odd = rng.random() < 0.5
+        pick = rng.choice
+        area = pick("0123456789" if odd else "23456789") + f"{rng.randrange(100):02d}"
+        area = pick([area, area, f"({area})"] + ([f"({area}", f"{area})"] if odd else []))
+        lengths = (3, 3, 3, 2) if odd else (3,)
+        found.append(
+            pick(["", "", "+1", "1", "+1 ", "1-", "1 ", "1.", "+1-"]
+                 + (["+", "11", "+11", "+44 ", "0", "001", "(1)"] if odd else []))
+            + area
+            + pick(["", " ", "-", "."] + (["  ", "/", "--", ". ", ")", "\t"] if odd else []))
+            + f"{rng.randrange(10**3):03d}"[: pick(lengths)]
+            + pick(["", " ", "-", "."] + (["  ", "/"] if odd else []))
+            + f"{rng.randrange(10**5):05d}"[: pick((4, 4, 3, 5) if odd else (4,))]
+            + (pick(["", "", " x12", " ext. 5", "#", ";ext=9"]) if odd else "")
+        )
+    return found
+
+
+def test_phone_shortcut_agrees_with_phonenumbers() -> None:
+    """Ten-digit US numbers skip phonenumbers; the result is what phonenumbers gives."""
+    shortcut = 0
+    for number in _phone_formats():
+        if module._US_NATIONAL.fullmatch(number.strip()):
+            shortcut += 1
+        assert normalize_phone(number, "US") == module._parse_phone(number.strip(), "US"), number
+    assert shortcut > 5000
 
 
 def test_phone_is_cached() -> None:

@@ -227,3 +227,65 @@ def test_selector_accepts_the_documented_short_names():
     assert rules.selected["EmailAddress"] == ("EmailAddress", "BusinessEmailAddress")
     assert rules.selected["Address"] == ("MailingAddress",)
     assert rules.selected["PhoneNumber"] == ("PhoneNumber",)
+
+
+def _indexed(conn: Any) -> tuple[dict[int, int], set[str]]:
+    """Signature rows per domain, and the names of match_signatures' indexes."""
+    driver = conn.connection.driver_connection
+    rows = dict(driver.execute("SELECT domain_id, count(*) FROM match_signatures GROUP BY domain_id").fetchall())
+    names = {name for (name,) in driver.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'match_signatures'")}
+    return rows, names
+
+
+def test_a_pass_replaces_only_its_domains_index_and_keeps_the_index_by_profile(store):
+    rules = RuleSet.from_config({"Enabled": True})
+    people = [{"FirstName": "Ann", "LastName": "Lee", "EmailAddress": f"a{n % 3}@x.com"} for n in range(9)]
+    with store.transaction() as conn:
+        small = create_domain(conn, Tenant("123456789012", "us-east-1"), "small", {"DefaultExpirationDays": 30}, {}, NOW)
+        big = create_domain(conn, Tenant("123456789012", "us-east-1"), "big", {"DefaultExpirationDays": 30}, {}, NOW)
+        for fields in people[:6:3]:  # both a0@x.com
+            create_profile(conn, small, fields, NOW)
+        for fields in people:
+            create_profile(conn, big, fields, NOW)
+        small_groups = evaluate(conn, small, rules)
+        # the big domain outweighs the rest: its load rebuilds the index by profile
+        big_groups = evaluate(conn, big, rules)
+        rows, names = _indexed(conn)
+        assert rows == {small["id"]: 2, big["id"]: 9} and "ix_match_signatures_profile" in names
+        # the small one does not: the index stays as it is; both passes are repeatable
+        assert evaluate(conn, small, rules) == small_groups and evaluate(conn, big, rules) == big_groups
+        assert _indexed(conn) == (rows, names)
+    assert [len(m.profile_ids) for m in big_groups] == [3, 3, 3] and len(small_groups) == 1
+
+
+def test_groups_do_not_depend_on_the_page_size(store):
+    people = [{"FirstName": f"N{n % 4}", "LastName": "Lee", "PhoneNumber": f"206555{n % 5:04d}",
+               "EmailAddress": f"{n % 7}@x.com", "BirthDate": "1990-01-02"} for n in range(40)]
+    rules = RuleSet.from_config({"Enabled": True})
+    with store.transaction() as conn:
+        domain = new_domain(conn)
+        for fields in people:
+            create_profile(conn, domain, fields, NOW)
+        assert evaluate(conn, domain, rules, batch=3) == evaluate(conn, domain, rules)
+
+
+def test_signatures_keep_their_values():
+    """Signatures indexed by earlier versions stay valid: incremental matching compares new ones
+    with them."""
+    document = {"EmailAddress": "Ann@x.com", "PhoneNumber": "(206) 555-0100", "FirstName": "Ann",
+                "LastName": "Lee", "BirthDate": "01/02/1990", "Address": {"PostalCode": "98101-1234"}}
+    assert sig({}, document) == {
+        (1, "c766372aa7ceb038986f4c58f849d116"), (2, "63c3643a643f710a01d2f32d07b7f8a5"),
+        (3, "7dc7b2769ad191096ced490d66a6e505"), (4, "c417f95fad2f6e13838ec5714eb88e99"),
+    }
+    document = {"BusinessEmailAddress": "Ann@x.com", "HomePhoneNumber": "+1 206 555 0100",
+                "FirstName": "Ann", "LastName": "Lee",
+                "ShippingAddress": {"Address1": "1 Main Street", "City": "Seattle", "PostalCode": "98101"}}
+    rules = [{"Rule": ["Address.City", "EmailAddress", "LastName", "Address.Address"]},
+             {"Rule": ["PhoneNumber", "FirstName"]}]
+    selector = {"AttributeMatchingModel": "ONE_TO_ONE", "EmailAddress": ["BusinessEmailAddress"],
+                "PhoneNumber": ["HomePhoneNumber"], "Address": ["ShippingAddress"]}
+    assert sig({"MatchingRules": rules, "AttributeTypesSelector": selector}, document) == {
+        (1, "dd3bf468c3467231e686aa1fd5b05391"), (2, "c116f65d65001e06dc9841a1cece278f"),
+    }

@@ -30,6 +30,14 @@ signature shared by more than 500 profiles at that level (AWS words it per attri
 signature is the level's whole value); its dead-letter message is not sent. A group's MatchId
 is a hash of its level and profile ids, so an unchanged group keeps its id from pass to pass.
 
+**The pass** (``evaluate``) reads the domain's profiles in pages along the (domain, profile id)
+index, computes each profile's signatures in Python (each attribute normalized once per
+profile through a plan compiled once per RuleSet; the normalizers cache repeated values), and
+hands them to store.matching.replace_signatures, which bulk-loads the index (on SQLite sorted by
+its primary key, through a temporary table). The groups come from one GROUP BY per level.
+Python's cyclic garbage collector is paused meanwhile: the pass makes millions of acyclic
+objects, and its rounds would walk them all again and again.
+
 **Defaults** (INFERENCE: AWS publishes none of them; chosen by measurement on the labelled test
 bed of benchmarks/rule_matching_quality.py, where they reach pairwise F1 0.95 at 10k and 100k
 profiles against 0.62 for REFERENCE 2.3's suggestion):
@@ -49,11 +57,13 @@ accepted but the standard profile has no such field, so it never matches.
 
 from __future__ import annotations
 
+import functools
+import gc
 import hashlib
 import itertools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
-from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -138,6 +148,19 @@ class RuleSet:
     merge_up_to: int
     #: ConflictResolution SOURCE's object type name; None for RECENCY
     source_name: str | None
+
+    @functools.cached_property
+    def plan(self) -> tuple[tuple[int, tuple[tuple[Any, Extractor], ...]], ...]:
+        """Per level: its number and, per attribute (the ``Address.*`` ones together, last), a
+        key naming it within a document and the function that reads its alternatives."""
+        levels = []
+        for level, attributes in enumerate(self.levels, start=1):
+            parts = [(a, _extractor(self, a)) for a in attributes if not a.startswith("Address.")]
+            address = tuple(a.partition(".")[2] for a in attributes if a.startswith("Address."))
+            if address:
+                parts.append((address, _address_extractor(self, address)))
+            levels.append((level, tuple(parts)))
+        return tuple(levels)
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> RuleSet:
@@ -224,64 +247,93 @@ def address_part(address: dict[str, Any], part: str) -> str | None:
     return _ADDRESS_PART.get(part, normalize_address)(text_of(address.get(part)))
 
 
-def _alternatives(
-    rules: RuleSet,
-    attributes: tuple[str, ...],
-    document: dict[str, Any],
-    phone_region: str,
-    memo: dict[tuple[str, str], str | None],
-) -> list[list[tuple[str, ...]]]:
-    """Per attribute (the Address.* attributes together), the values that may match; none at
-    all if an attribute has none, as then the level cannot match. ``memo`` keeps the values
-    normalized for earlier levels of the same profile (FirstName serves several levels)."""
-    typed: dict[str, Callable[[str | None], str | None]] = {
-        "EmailAddress": normalize_email,
-        "PhoneNumber": lambda value: normalize_phone(value, phone_region),
-    }
-    parts: list[list[tuple[str, ...]]] = []
-    for attribute in attributes:
-        if attribute.startswith("Address."):
-            continue
-        if attribute in typed:
+#: reads one attribute's alternatives from a document (given the domain's phone region)
+Extractor = Callable[[dict[str, Any], str], list[tuple[str, ...]]]
+
+
+def _extractor(rules: RuleSet, attribute: str) -> Extractor:
+    """The alternatives of an attribute that is not an ``Address.*`` one: (tag, value) per
+    picked field of an email or phone type (the tag is the field under ONE_TO_ONE, else empty),
+    (value,) for a one-field attribute; none when it is empty."""
+    if attribute in ("EmailAddress", "PhoneNumber"):
+        tags = [(field, field if not rules.many_to_many else "") for field in rules.selected[attribute]]
+        email = attribute == "EmailAddress"
+
+        def typed(document: dict[str, Any], phone_region: str) -> list[tuple[str, ...]]:
             found = []
-            for field in rules.selected[attribute]:
-                if (attribute, field) not in memo:
-                    memo[(attribute, field)] = typed[attribute](text_of(document.get(field)))
-                if value := memo[(attribute, field)]:
-                    found.append((field if not rules.many_to_many else "", value))
-        else:
-            if (attribute, "") not in memo:
-                memo[(attribute, "")] = plain_value(document, attribute)
-            value = memo[(attribute, "")]
-            found = [(value,)] if value else []
-        if not found:
-            return []
-        parts.append(found)
-    address_parts = [a.partition(".")[2] for a in attributes if a.startswith("Address.")]
-    if address_parts:
+            for field, tag in tags:
+                raw = document.get(field)
+                if isinstance(raw, str):
+                    value = normalize_email(raw) if email else normalize_phone(raw, phone_region)
+                    if value:
+                        found.append((tag, value))
+            return found
+
+        return typed
+    if attribute in _PLAIN and attribute != "Gender":
+        normalizer = _PLAIN[attribute]
+
+        def one_field(document: dict[str, Any], _: str) -> list[tuple[str, ...]]:
+            raw = document.get(attribute)
+            value = normalizer(raw) if isinstance(raw, str) else None
+            return [(value,)] if value else []
+
+        return one_field
+
+    def other(document: dict[str, Any], _: str) -> list[tuple[str, ...]]:
+        value = plain_value(document, attribute)
+        return [(value,)] if value else []
+
+    return other
+
+
+def _address_extractor(rules: RuleSet, parts: tuple[str, ...]) -> Extractor:
+    """(tag, *values) of the ``parts`` of each picked address that has all of them."""
+    fields = [(field, field if not rules.many_to_many else "") for field in rules.selected["Address"]]
+
+    def addresses(document: dict[str, Any], _: str) -> list[tuple[str, ...]]:
         found = []
-        for field in rules.selected["Address"]:
+        for field, tag in fields:
             address = document.get(field)
             if isinstance(address, dict):
-                values = [v for part in address_parts if (v := address_part(address, part))]
-                if len(values) == len(address_parts):
-                    found.append((field if not rules.many_to_many else "", *values))
-        if not found:
-            return []
-        parts.append(found)
-    return parts
+                values = [v for part in parts if (v := address_part(address, part))]
+                if len(values) == len(parts):
+                    found.append((tag, *values))
+        return found
+
+    return addresses
 
 
 def signatures(rules: RuleSet, document: dict[str, Any], phone_region: str) -> set[tuple[int, str]]:
-    """(level, signature) of a profile document at every level that may match."""
+    """(level, signature) of a profile document at every level that may match.
+
+    Per level, the alternatives of each attribute (the ``Address.*`` ones together, last); a
+    level where one has none gives no signature. Each attribute is normalized once per document,
+    whatever the number of levels that use it (FirstName serves several)."""
     found = set()
-    memo: dict[tuple[str, str], str | None] = {}
-    for level, attributes in enumerate(rules.levels, start=1):
-        parts = _alternatives(rules, attributes, document, phone_region, memo)
-        for combination in itertools.product(*parts) if parts else ():
-            digest = hashlib.blake2b(orjson.dumps(combination), digest_size=16).hexdigest()
-            found.add((level, digest))
+    values: dict[Any, list[tuple[str, ...]]] = {}
+    for level, extractors in rules.plan:
+        parts = []
+        for key, extract in extractors:
+            alternatives = values.get(key)
+            if alternatives is None:
+                alternatives = values[key] = extract(document, phone_region)
+            if not alternatives:
+                break
+            parts.append(alternatives)
+        else:
+            if len(parts) == 1:
+                for alternative in parts[0]:
+                    found.add((level, _digest((alternative,))))
+            elif parts:
+                for combination in itertools.product(*parts):
+                    found.add((level, _digest(combination)))
     return found
+
+
+def _digest(combination: tuple[tuple[str, ...], ...]) -> str:
+    """A level's signature of one combination of alternatives: 32 hex digits."""
+    return hashlib.blake2b(orjson.dumps(combination), digest_size=16).hexdigest()
 
 
 def root(parent: dict[Any, Any], item: Any) -> Any:
@@ -304,9 +356,7 @@ def find_groups(conn: Connection, domain_id: int, levels: int) -> list[tuple[int
     for level in range(1, levels + 1):
         parent: dict[int, int] = {}
         joins: dict[int, int] = {}  # free profile -> the earliest existing group it matched
-        shared = store.shared_signatures(conn, domain_id, level, GUARD)
-        for _, rows in itertools.groupby(shared, itemgetter(0)):
-            pks = [pk for _, pk in rows]
+        for pks in store.shared_signatures(conn, domain_id, level, GUARD):
             free = [pk for pk in pks if pk not in group_of]
             held = [group_of[pk] for pk in pks if pk in group_of]
             for pk in free:
@@ -330,22 +380,43 @@ def find_groups(conn: Connection, domain_id: int, levels: int) -> list[tuple[int
     return [(level, sorted(pks)) for level, pks in groups]
 
 
+@contextmanager
+def _collection_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off for the duration: the pass makes millions of
+    acyclic tuples, strings and dicts, and each of the collector's rounds would walk every one
+    still alive (a fifth of the pass's time at 1M profiles). It is process-wide: another thread
+    meanwhile frees its cycles when it is back on."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def evaluate(
-    conn: Connection, domain: dict[str, Any], rules: RuleSet, batch: int = 2000
+    conn: Connection, domain: dict[str, Any], rules: RuleSet, batch: int = 5000
 ) -> list[Match]:
     """Index every profile of the domain, group them, and store the groups as its matches."""
-    store.clear_signatures(conn, domain["id"])
-    after = 0
-    while page := store.profile_page(conn, domain["id"], after, batch):
-        rows = [
-            (level, signature, pk)
-            for pk, document in page
-            for level, signature in signatures(rules, document, domain["phone_region"])
-        ]
-        store.add_signatures(conn, domain["id"], rows)
-        after = page[-1][0]
+    with _collection_paused():
+        return _evaluate(conn, domain, rules, batch)
+
+
+def _evaluate(conn: Connection, domain: dict[str, Any], rules: RuleSet, batch: int) -> list[Match]:
+    def pages() -> Iterator[list[tuple[int, str, int]]]:
+        after = None
+        while page := store.profile_page(conn, domain["id"], after, batch):
+            yield [
+                (level, signature, pk)
+                for pk, _, document in page
+                for level, signature in signatures(rules, document, domain["phone_region"])
+            ]
+            after = page[-1][1]
+
+    store.replace_signatures(conn, domain["id"], pages())
     groups = find_groups(conn, domain["id"], len(rules.levels))
-    ids = store.profile_ids(conn, [pk for _, pks in groups for pk in pks])
+    ids = store.domain_profile_ids(conn, domain["id"], [pk for _, pks in groups for pk in pks])
     matches = [Match.of(level, [ids[pk] for pk in pks]) for level, pks in groups]
     rows = [(m.match_id, m.level, p) for m in matches for p in m.profile_ids]
     store.replace_matches(conn, domain["id"], rows)
