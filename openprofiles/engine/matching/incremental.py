@@ -63,7 +63,10 @@ def on_profile_written(
         return  # not matching, or a full pass has yet to index the domain
     rules = _rules(orjson.dumps(config, option=orjson.OPT_SORT_KEYS))
     found = signatures(rules, document, domain["phone_region"])
-    store.replace_profile_signatures(conn, domain["id"], pk, found)
+    if created:  # a new row id has no signatures to replace
+        store.add_signatures(conn, domain["id"], [(level, signature, pk) for level, signature in found])
+    else:
+        store.replace_profile_signatures(conn, domain["id"], pk, found)
     _place(conn, domain["id"], pk, profile_id, found, created)
 
 
