@@ -16,13 +16,12 @@ from openprofiles.clock import Clock
 from openprofiles.config import Settings
 from openprofiles.engine.calculated import backfill
 from openprofiles.engine.dead_letters import deliver_dead_letters
+from openprofiles.engine.domains import get_domain
 from openprofiles.engine.expiry import sweep_expired
 from openprofiles.engine.matching import identity_resolution
 from openprofiles.engine.matching.runner import run_rule_based_matching
-from openprofiles.engine.domains import get_domain
 from openprofiles.engine.segments import snapshots
 from openprofiles.engine.tenancy import Tenant
-from openprofiles.errors import BadRequestException
 from openprofiles.jobs.periodic import Periodic
 from openprofiles.jobs.runner import JobFailed, JobRunner, RunningJob
 from openprofiles.sinks import files, sqs
@@ -79,8 +78,7 @@ class App:
         the runner; the job's id."""
         with self.store.transaction() as conn:
             domain = get_domain(conn, tenant, domain_name)
-            if not (domain["matching"] or {}).get("Enabled"):
-                raise BadRequestException(f"Matching is not enabled for domain {domain_name}")
+            identity_resolution.require_matching(domain)
             job_id = self.jobs.submit(conn, domain["id"], identity_resolution.KIND, None, {"Trigger": "on demand"})
         self.jobs.wake()
         return job_id

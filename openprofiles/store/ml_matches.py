@@ -42,20 +42,25 @@ def _living(domain_id: int) -> Any:
     return and_(ml_matches.c.domain_id == domain_id, exists)
 
 
-def groups_page(
-    conn: Connection, domain_id: int, after: str | None, limit: int
-) -> list[tuple[str, list[str], float]]:
-    """Up to ``limit`` living groups in match id order after ``after``: (match id, profile ids,
-    confidence)."""
-    counted = (
+def _living_groups(domain_id: int) -> Any:
+    """The match ids of the domain's groups with at least two living profiles."""
+    return (
         select(ml_matches.c.match_id)
         .where(_living(domain_id))
         .group_by(ml_matches.c.match_id)
         .having(func.count() >= 2)
     )
+
+
+def groups_page(
+    conn: Connection, domain_id: int, after: str | None, limit: int
+) -> list[tuple[str, list[str], float]]:
+    """Up to ``limit`` living groups in match id order after ``after``: (match id, profile ids,
+    confidence)."""
+    groups = _living_groups(domain_id)
     if after is not None:
-        counted = counted.where(ml_matches.c.match_id > after)
-    ids = [row[0] for row in conn.execute(counted.order_by(ml_matches.c.match_id).limit(limit))]
+        groups = groups.where(ml_matches.c.match_id > after)
+    ids = [row[0] for row in conn.execute(groups.order_by(ml_matches.c.match_id).limit(limit))]
     return [(match_id, *members(conn, domain_id, match_id)) for match_id in ids]
 
 
@@ -80,11 +85,5 @@ def group_of(conn: Connection, domain_id: int, profile_id: str) -> str | None:
 
 def count(conn: Connection, domain_id: int) -> int:
     """How many living groups the domain has."""
-    counted = (
-        select(ml_matches.c.match_id)
-        .where(_living(domain_id))
-        .group_by(ml_matches.c.match_id)
-        .having(func.count() >= 2)
-        .subquery()
-    )
+    counted = _living_groups(domain_id).subquery()
     return int(conn.execute(select(func.count()).select_from(counted)).scalar_one())

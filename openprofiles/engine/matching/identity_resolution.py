@@ -104,6 +104,12 @@ def _enabled(config: dict[str, Any] | None) -> bool:
     return bool((config or {}).get("Enabled"))
 
 
+def require_matching(domain: dict[str, Any]) -> None:
+    """Refuse a call that reads or runs ML matching on a domain without it."""
+    if not _enabled(domain["matching"]):
+        raise BadRequestException(f"ML-based matching (Matching) is not enabled for domain {domain['domain_name']}")
+
+
 def on_matching_set(
     conn: Connection, submit: Submit, domain: dict[str, Any], before: dict[str, Any] | None
 ) -> bool:
@@ -323,7 +329,7 @@ def preview(
             "job must run first"
         )
     sample = store.groups_page(conn, domain["id"], None, PREVIEW_SAMPLE)
-    profiles_seen, will_merge, lines = 0, 0, []
+    will_merge, lines = 0, []
     for match_id, profile_ids, _ in _mergeable([(m, tuple(p), c) for m, p, c in sample], auto):
         rows = profile_store.get_many(conn, domain["id"], profile_ids)
         for members in consolidated({pid: r["document"] for pid, r in rows.items()}, auto, domain["phone_region"]):
@@ -333,7 +339,6 @@ def preview(
                 "MatchId": match_id, "MainProfileId": main["profile_id"],
                 "MergedProfileIds": [r["profile_id"] for r in others],
             }) + b"\n")  # fmt: skip
-    profiles_seen = sum(len(ids) for _, ids, _ in sample)
     target = ((domain["matching"] or {}).get("ExportingConfig") or {}).get("S3Exporting")
     if target:
         prefix = (target.get("S3KeyName") or "").strip("/")
@@ -344,6 +349,6 @@ def preview(
             raise BadRequestException(f"The preview file could not be written: {failure}") from None
     return {
         "NumberOfMatchesInSample": len(sample),
-        "NumberOfProfilesInSample": profiles_seen,
+        "NumberOfProfilesInSample": sum(len(ids) for _, ids, _ in sample),
         "NumberOfProfilesWillBeMerged": will_merge,
     }

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from openprofiles.engine.keys import PROFILE_ID_KEY, normalized_values
+from openprofiles.engine.matching.identity_resolution import require_matching
 from openprofiles.errors import BadRequestException, ResourceNotFoundException
 from openprofiles.store import matching as store
 from openprofiles.store import ml_matches as ml_store
@@ -94,8 +95,7 @@ def _similar_by_ml(
     conn: Connection, domain: dict[str, Any], search_key: str, search_value: str,
     token: str | None, max_results: int,
 ) -> SimilarProfiles:
-    if not (domain["matching"] or {}).get("Enabled"):
-        raise BadRequestException(f"ML-based matching is not enabled for domain {domain['domain_name']}")
+    require_matching(domain)
     if search_key == PROFILE_ID_KEY:
         if profile_store.get(conn, domain["id"], search_value) is None:
             raise ResourceNotFoundException(

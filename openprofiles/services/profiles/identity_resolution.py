@@ -18,18 +18,13 @@ from openprofiles.store.pagination import decode_token, encode_token
 _DEFAULT_PAGE = 100
 
 
-def _require_matching(domain: dict[str, Any]) -> None:
-    if not (domain["matching"] or {}).get("Enabled"):
-        raise BadRequestException(f"Matching is not enabled for domain {domain['domain_name']}")
-
-
 @operation("GetMatches")
 def get_matches(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
     limit = req.get("MaxResults", _DEFAULT_PAGE)
     after = decode_token("ml-matches", req["NextToken"], 1)[0] if req.get("NextToken") else None
     with ctx.app.store.read() as conn:
         domain = get_domain(conn, ctx.tenant, req["DomainName"])
-        _require_matching(domain)
+        engine.require_matching(domain)
         generated = engine.latest_matches_at(conn, domain["id"])
         groups = match_store.groups_page(conn, domain["id"], after, limit + 1)
         total = match_store.count(conn, domain["id"])
@@ -89,6 +84,6 @@ def get_auto_merging_preview(ctx: RequestContext, req: dict[str, Any]) -> dict[s
     engine.check_matching({"AutoMerging": auto})
     with ctx.app.store.read() as conn:
         domain = get_domain(conn, ctx.tenant, req["DomainName"])
-        _require_matching(domain)
+        engine.require_matching(domain)
         counts = engine.preview(conn, domain, auto, ctx.app.deliver_file, scratch_file)
     return {"DomainName": domain["domain_name"], **counts}
