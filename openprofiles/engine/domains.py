@@ -121,7 +121,8 @@ def list_domains(
 
 
 def domain_stats(conn: Connection, domain: dict[str, Any]) -> dict[str, int]:
-    """Every profile counts once for metering: there are no unbilled profiles here."""
+    """Profile and object counts, their total size, and the metering count (a profile with more
+    than 100 objects counts as two, more than 200 as three, ...), kept by the store as counters."""
     return store.stats(conn, domain["id"])
 
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Row, bindparam, delete, func, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, delete, insert, select, update
 
+from openprofiles.store import stats as stats_store
 from openprofiles.store.query import Query
-from openprofiles.store.schema import DOMAIN_TABLES, domains, profile_objects, profiles
+from openprofiles.store.schema import DOMAIN_TABLES, domains
 
 _JSON_COLUMNS = ("matching", "rule_based_matching", "data_store")
 
@@ -39,20 +40,6 @@ _GET = Query(
 )
 
 
-def _total(table: Any, column: Any) -> Any:
-    return select(column).where(table.c.domain_id == bindparam("domain_id")).scalar_subquery()
-
-
-_STATS = Query(
-    select(
-        _total(profiles, func.count()),
-        _total(profiles, func.coalesce(func.sum(profiles.c.size), 0)),
-        _total(profile_objects, func.count()),
-        _total(profile_objects, func.coalesce(func.sum(profile_objects.c.size), 0)),
-    )
-)
-
-
 def get(conn: Connection, account_id: str, region: str, name: str) -> dict[str, Any] | None:
     rows = _GET.dicts(conn, {"account_id": account_id, "region": region, "name": name})
     return _decode(rows[0]) if rows else None
@@ -71,7 +58,9 @@ def with_matching(conn: Connection) -> list[dict[str, Any]]:
 
 def insert_domain(conn: Connection, values: dict[str, Any]) -> int:
     result = conn.execute(insert(domains).values(**_encode(values)))
-    return int(result.inserted_primary_key[0])
+    domain_id = int(result.inserted_primary_key[0])
+    stats_store.start(conn, domain_id)
+    return domain_id
 
 
 def update_domain(conn: Connection, domain_id: int, values: dict[str, Any]) -> None:
@@ -97,10 +86,5 @@ def list_page(
 
 
 def stats(conn: Connection, domain_id: int) -> dict[str, int]:
-    """Counts and sizes of the domain's profiles and objects, read from the store."""
-    profile_count, profile_size, object_count, object_size = _STATS.rows(conn, {"domain_id": domain_id})[0]
-    return {
-        "profile_count": int(profile_count),
-        "object_count": int(object_count),
-        "total_size": int(profile_size) + int(object_size),
-    }
+    """Counts and sizes of the domain's profiles and objects (see store.stats)."""
+    return stats_store.read(conn, domain_id)

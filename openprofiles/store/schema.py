@@ -85,6 +85,20 @@ object_types = Table(
     UniqueConstraint("domain_id", "name", name="uq_object_types_name"),
 )
 
+#: the counters behind GetDomain's Stats, kept by triggers (see store.stats): one row per domain
+#: on SQLite, one per slot (server connection) on PostgreSQL, summed when read
+domain_stats = Table(
+    "domain_stats",
+    metadata,
+    Column("domain_id", Integer, ForeignKey("domains.id"), primary_key=True),
+    Column("slot", Integer, primary_key=True),
+    Column("profile_count", BigInteger, nullable=False, default=0, server_default="0"),
+    Column("object_count", BigInteger, nullable=False, default=0, server_default="0"),
+    Column("total_size", BigInteger, nullable=False, default=0, server_default="0"),
+    #: units of MeteringProfileCount beyond one per profile
+    Column("metering_extra", BigInteger, nullable=False, default=0, server_default="0"),
+)
+
 #: the content types of each key name of a domain: key names are domain-global, and a search
 #: value is normalized as the key's values were
 search_keys = Table(
@@ -340,4 +354,5 @@ DOMAIN_TABLES = (
     match_signatures, rule_based_matches, rule_based_passes, ml_matches,
     calculated_observations, object_keys, profile_objects, profile_keys, profiles, search_keys,
     object_types, dead_letters, jobs, calculated_attributes, segment_estimates, segment_definitions,
+    domain_stats,
 )

@@ -14,6 +14,7 @@ from openprofiles.engine.tenancy import Tenant
 from openprofiles.errors import BadRequestException
 from openprofiles.store import migrations, schema
 from openprofiles.store.db import Store
+from tests.store.versions import as_version_2
 
 TENANT = Tenant("123456789012", "us-east-1")
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -132,6 +133,8 @@ def test_a_version_1_database_gains_the_job_and_ml_match_tables(isolated_url):
     Store(isolated_url).close()
     engine = create_engine(isolated_url.replace("postgresql://", "postgresql+psycopg://", 1))
     with engine.begin() as conn:
+        domains.create_domain(conn, TENANT, "before-jobs", {"DefaultExpirationDays": 5}, {}, NOW)
+        as_version_2(conn)
         conn.execute(text("DROP TABLE jobs"))
         conn.execute(text("DROP TABLE ml_matches"))
         if conn.dialect.name == "postgresql":  # documents as version 1 kept them
@@ -142,7 +145,6 @@ def test_a_version_1_database_gains_the_job_and_ml_match_tables(isolated_url):
                 "CREATE INDEX ix_calculated_observations_profile ON calculated_observations (profile_pk, definition_id)"
             ))
         conn.execute(text("UPDATE schema_version SET version = 1"))
-        domains.create_domain(conn, TENANT, "before-jobs", {"DefaultExpirationDays": 5}, {}, NOW)
     engine.dispose()
     upgraded = Store(isolated_url)
     assert upgraded.upgraded_from == 1
@@ -163,5 +165,7 @@ def test_a_version_1_database_gains_the_job_and_ml_match_tables(isolated_url):
         [document] = [c for c in inspect(conn).get_columns("profiles") if c["name"] == "document"]
         expected = "JSONB" if conn.dialect.name == "postgresql" else "TEXT"
         assert str(document["type"]) == expected
-        assert domains.get_domain(conn, TENANT, "before-jobs")["default_expiration_days"] == 5
+        domain = domains.get_domain(conn, TENANT, "before-jobs")
+        assert domain["default_expiration_days"] == 5
+        assert domains.domain_stats(conn, domain)["profile_count"] == 0
     upgraded.close()

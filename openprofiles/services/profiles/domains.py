@@ -52,7 +52,7 @@ def get_domain(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
             **_describe(ctx, conn, row),
             "Stats": {
                 "ProfileCount": stats["profile_count"],
-                "MeteringProfileCount": stats["profile_count"],
+                "MeteringProfileCount": stats["metering_profile_count"],
                 "ObjectCount": stats["object_count"],
                 "TotalSize": stats["total_size"],
             },

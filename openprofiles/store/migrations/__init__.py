@@ -9,7 +9,8 @@ tested by upgrading a database made at the previous version.
 
 Version 1 is the schema of the first release; no database exists at an earlier shape. Version 2
 adds the job table and the ML match groups, stores profile documents as jsonb on PostgreSQL
-and widens an index on SQLite.
+and widens an index on SQLite. Version 3 adds the domains' Stats counters and the triggers that
+keep them (``store.stats``), counted once from the rows already there.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from collections.abc import Callable
 
 from sqlalchemy import Connection, Engine, inspect, select, text, update
 
-from openprofiles.store import schema
+from openprofiles.store import schema, stats
 
 
 def _add_jobs(conn: Connection) -> None:
@@ -59,8 +60,22 @@ def _add_jobs(conn: Connection) -> None:
         )
 
 
+def _add_domain_stats(conn: Connection) -> None:
+    """Version 3: the counters of GetDomain's Stats, their triggers, and a first count."""
+    conn.execute(
+        text(
+            "CREATE TABLE domain_stats (domain_id INTEGER NOT NULL REFERENCES domains (id),"
+            " slot INTEGER NOT NULL, profile_count BIGINT DEFAULT 0 NOT NULL,"
+            " object_count BIGINT DEFAULT 0 NOT NULL, total_size BIGINT DEFAULT 0 NOT NULL,"
+            " metering_extra BIGINT DEFAULT 0 NOT NULL, PRIMARY KEY (domain_id, slot))"
+        )
+    )
+    stats.create_triggers(conn)
+    stats.recount(conn)
+
+
 #: STEPS[i] upgrades a database from version i + 1 to version i + 2
-STEPS: list[Callable[[Connection], None]] = [_add_jobs]
+STEPS: list[Callable[[Connection], None]] = [_add_jobs, _add_domain_stats]
 LATEST = 1 + len(STEPS)
 
 
@@ -72,6 +87,7 @@ def upgrade(engine: Engine) -> int:
             conn.execute(text("SELECT pg_advisory_xact_lock(7461703)"))
         if not inspect(conn).has_table(schema.schema_version.name):
             schema.metadata.create_all(conn)
+            stats.create_triggers(conn)
             conn.execute(schema.schema_version.insert().values(version=LATEST))
             return 0
         found = conn.execute(select(schema.schema_version.c.version)).scalar_one()
