@@ -47,6 +47,15 @@ def get_domain(conn: Connection, tenant: Tenant, name: str) -> dict[str, Any]:
     return row
 
 
+def describe_domain(conn: Connection, tenant: Tenant, name: str) -> dict[str, Any]:
+    """The domain's row with its ``stats`` (see domain_stats) and ``tags``, read at once; or
+    ResourceNotFoundException."""
+    row = store.describe(conn, tenant.account_id, tenant.region, name, domain_arn(tenant, name))
+    if row is None:
+        raise ResourceNotFoundException(f"Domain {name} does not exist")
+    return row
+
+
 def create_domain(
     conn: Connection,
     tenant: Tenant,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 from datetime import UTC, datetime
 from email.utils import format_datetime
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -25,28 +26,118 @@ JSON = "application/json"
 def serialize_result(
     operation: OperationModel, result: dict[str, Any], request_id: str
 ) -> HttpResponse:
-    status = int(operation.http.get("responseCode", 200))
+    plan = _result_plan(operation)
+    status = plan.status
     headers = {"content-type": JSON, "x-amzn-requestid": request_id}
     body: dict[str, Any] = {}
-    shape = operation.output_shape
-    if shape is not None:
-        members = shape.members
-        for name, value in result.items():
-            if value is None:
-                continue
-            member = members.get(name)
-            if member is None:
-                raise KeyError(f"{operation.name} output has no member {name!r}")
+    for name, value in result.items():
+        if value is None:
+            continue
+        found = plan.body.get(name)
+        if found is not None:
+            wire, encode = found
+            body[wire] = value if encode is None else encode(value)
+        elif name == plan.status_member:
+            status = int(value)
+        elif name in plan.headers:
+            wire, member = plan.headers[name]
+            headers[wire] = _header_text(member, value)
+        else:
+            raise KeyError(f"{operation.name} output has no member {name!r}")
+    return HttpResponse(status, headers, orjson.dumps(body))
+
+
+class _ResultPlan:
+    """How an operation's output dict goes on the wire, worked out once per operation."""
+
+    __slots__ = ("status", "status_member", "headers", "body")
+
+    def __init__(self, operation: OperationModel) -> None:
+        self.status = int(operation.http.get("responseCode", 200))
+        self.status_member: str | None = None
+        self.headers: dict[str, tuple[str, Shape]] = {}
+        self.body: dict[str, tuple[str, Encoder | None]] = {}
+        shape = operation.output_shape
+        encoders = _Encoders()
+        for name, member in (shape.members if shape is not None else {}).items():
             location = member.serialization.get("location")
             if location == "statusCode":
-                status = int(value)
+                self.status_member = name
             elif location == "header":
-                headers[member.serialization["name"].lower()] = _header_text(member, value)
+                self.headers[name] = (member.serialization["name"].lower(), member)
             else:
-                body[member.serialization.get("name", name)] = _to_json(member, value)
-    elif result:
-        raise KeyError(f"{operation.name} has no output, got {sorted(result)}")
-    return HttpResponse(status, headers, orjson.dumps(body))
+                self.body[name] = (member.serialization.get("name", name), encoders.of(member))
+
+
+_RESULT_PLANS: dict[OperationModel, _ResultPlan] = {}
+
+
+def _result_plan(operation: OperationModel) -> _ResultPlan:
+    plan = _RESULT_PLANS.get(operation)
+    if plan is None:
+        plan = _RESULT_PLANS[operation] = _ResultPlan(operation)
+    return plan
+
+
+Encoder = Callable[[Any], Any]
+
+
+class _Encoders:
+    """Builds the function that turns a value of a shape into its JSON value, or None where the
+    value is its own JSON (strings, numbers, booleans, and containers of only those): once per
+    shape, a recursive shape referring to itself through a late lookup."""
+
+    def __init__(self) -> None:
+        self.done: dict[str, Encoder | None] = {}
+        self.pending: set[str] = set()
+
+    def of(self, shape: Shape) -> Encoder | None:
+        key = f"{shape.type_name}:{shape.name}:{shape.serialization.get('timestampFormat')}"
+        if key in self.pending:
+            return lambda value: self._late(key, value)
+        if key not in self.done:
+            self.pending.add(key)
+            self.done[key] = self._build(shape)
+            self.pending.discard(key)
+        return self.done[key]
+
+    def _late(self, key: str, value: Any) -> Any:
+        encode = self.done[key]
+        return value if encode is None else encode(value)
+
+    def _build(self, shape: Shape) -> Encoder | None:
+        kind = shape.type_name
+        if kind == "timestamp":
+            iso = shape.serialization.get("timestampFormat") == "iso8601"
+            return lambda value: _timestamp(iso, value)
+        if kind == "blob":
+            return lambda value: base64.b64encode(value).decode("ascii")
+        if kind == "structure":
+            members = {n: (m.serialization.get("name", n), self.of(m)) for n, m in shape.members.items()}
+            return _structure_encoder(shape.name, members)
+        if kind == "list":
+            item = self.of(shape.member)
+            return None if item is None else (lambda value: [item(i) for i in value])
+        if kind == "map":
+            item = self.of(shape.value)
+            return None if item is None else (lambda value: {k: item(i) for k, i in value.items()})
+        return None
+
+
+def _structure_encoder(name: str, members: dict[str, tuple[str, Encoder | None]]) -> Encoder:
+    def encode(value: dict[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            if item is None:
+                continue
+            found = members.get(key)
+            if found is None:
+                raise KeyError(f"{name} has no member {key!r}")
+            wire, inner = found
+            out[wire] = item if inner is None else inner(item)
+        return out
+
+    return encode
 
 
 def serialize_error(
@@ -81,31 +172,12 @@ def _error_shape(model: ServiceModel | None, code: str) -> Shape | None:
 
 
 def _to_json(shape: Shape, value: Any) -> Any:
-    kind = shape.type_name
-    if kind == "structure":
-        members = shape.members
-        out: dict[str, Any] = {}
-        for name, item in value.items():
-            if item is None:
-                continue
-            member = members.get(name)
-            if member is None:
-                raise KeyError(f"{shape.name} has no member {name!r}")
-            out[member.serialization.get("name", name)] = _to_json(member, item)
-        return out
-    if kind == "list":
-        return [_to_json(shape.member, item) for item in value]
-    if kind == "map":
-        return {key: _to_json(shape.value, item) for key, item in value.items()}
-    if kind == "timestamp":
-        return _timestamp(shape, value)
-    if kind == "blob":
-        return base64.b64encode(value).decode("ascii")
-    return value
+    encode = _Encoders().of(shape)
+    return value if encode is None else encode(value)
 
 
-def _timestamp(shape: Shape, value: datetime | float) -> float | int | str:
-    if shape.serialization.get("timestampFormat") == "iso8601":
+def _timestamp(iso: bool, value: datetime | float) -> float | int | str:
+    if iso:
         moment = value if isinstance(value, datetime) else datetime.fromtimestamp(value, UTC)
         return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     seconds = value.timestamp() if isinstance(value, datetime) else value

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -87,63 +87,38 @@ class Store:
 
         return engine
 
-    @contextmanager
-    def transaction(self) -> Iterator[Connection]:
+    def transaction(self) -> AbstractContextManager[Connection]:
         """A writing transaction: committed when the block ends, rolled back if it raises."""
-        with self._lock or nullcontext(), self._connection() as conn:
-            if self._held_by_thread:
-                with self._sqlite_transaction(conn, "BEGIN IMMEDIATE"):
-                    yield conn
-            else:
-                with conn.begin():
-                    yield conn
+        if self._held_by_thread:
+            return _SqliteTransaction(self, "BEGIN IMMEDIATE")
+        return self._pooled_transaction()
 
-    @contextmanager
-    def read(self) -> Iterator[Connection]:
+    def read(self) -> AbstractContextManager[Connection]:
         """A reading transaction: one consistent snapshot, nothing written."""
-        with self._lock or nullcontext(), self._connection() as conn:
-            if self._held_by_thread:
-                with self._sqlite_transaction(conn, "BEGIN"):
-                    yield conn
-            else:
-                with conn.begin():
-                    yield conn
+        if self._held_by_thread:
+            return _SqliteTransaction(self, "BEGIN")
+        return self._pooled_transaction()
 
-    @staticmethod
     @contextmanager
-    def _sqlite_transaction(conn: Connection, begin: str) -> Iterator[None]:
-        """BEGIN and COMMIT sent straight to the driver: Core's transaction objects cost more
-        than a short call's work. A Core statement run inside joins this transaction (see
-        _on_begin), and Core's own bookkeeping is closed with it."""
-        driver = conn.connection.driver_connection
-        driver.execute(begin)
-        try:
-            yield
-        except BaseException:
-            if conn.in_transaction():
-                conn.rollback()
-            if driver.in_transaction:
-                driver.execute("ROLLBACK")
-            raise
-        if conn.in_transaction():
-            conn.commit()
-        if driver.in_transaction:
-            driver.execute("COMMIT")
+    def _pooled_transaction(self) -> Iterator[Connection]:
+        with self._lock or nullcontext(), self._connection() as conn, conn.begin():
+            yield conn
 
     @contextmanager
     def _connection(self) -> Iterator[Connection]:
-        """On SQLite, each thread keeps one connection open for its calls (taking one from the
-        pool costs more than a short transaction); PostgreSQL connections come from the pool."""
-        if not self._held_by_thread:
-            with self.engine.connect() as conn:
-                yield conn
-            return
+        """A PostgreSQL connection from the pool (SQLite's are held by their threads)."""
+        with self.engine.connect() as conn:
+            yield conn
+
+    def thread_connection(self) -> Connection:
+        """On SQLite, each thread keeps one connection open for its calls: taking one from the
+        pool costs more than a short transaction."""
         conn = getattr(self._local, "conn", None)
         if conn is None or conn.closed:
             conn = self._local.conn = self.engine.connect()
             with self._held_lock:
                 self._held.append(conn)
-        yield conn
+        return conn
 
     def describe(self) -> str:
         """Where the data lives, for the start-up banner (no password)."""
@@ -157,3 +132,55 @@ class Store:
                 conn.close()
             self._held.clear()
         self.engine.dispose()
+
+
+class _SqliteTransaction:
+    """A transaction on the calling thread's SQLite connection, with BEGIN and COMMIT sent
+    straight to the driver: Core's transaction objects, and generator-based context managers,
+    cost more than a short call's work. A Core statement run inside joins this transaction (see
+    the engine's ``begin`` listener), and Core's own bookkeeping is closed with it. A COMMIT
+    that fails rolls back, so the connection is ready for the next call."""
+
+    __slots__ = ("store", "begin", "conn", "driver")
+
+    def __init__(self, store: Store, begin: str) -> None:
+        self.store = store
+        self.begin = begin
+
+    def __enter__(self) -> Connection:
+        lock = self.store._lock
+        if lock is not None:
+            lock.acquire()
+        try:
+            self.conn = self.store.thread_connection()
+            self.driver = self.conn.connection.driver_connection
+            self.driver.execute(self.begin)
+        except BaseException:
+            if lock is not None:
+                lock.release()
+            raise
+        return self.conn
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        conn, driver = self.conn, self.driver
+        try:
+            if kind is None:
+                try:
+                    if conn.in_transaction():
+                        conn.commit()
+                    if driver.in_transaction:
+                        driver.execute("COMMIT")
+                    return
+                except BaseException:
+                    self._roll_back()
+                    raise
+            self._roll_back()
+        finally:
+            if self.store._lock is not None:
+                self.store._lock.release()
+
+    def _roll_back(self) -> None:
+        if self.conn.in_transaction():
+            self.conn.rollback()
+        if self.driver.in_transaction:
+            self.driver.execute("ROLLBACK")

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Row, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, Row, Text, bindparam, delete, func, insert, select, update
 
 from openprofiles.store import stats as stats_store
 from openprofiles.store.query import Query
-from openprofiles.store.schema import DOMAIN_TABLES, domains
+from openprofiles.store.schema import DOMAIN_TABLES, domain_stats, domains, tags
 
 _JSON_COLUMNS = ("matching", "rule_based_matching", "data_store")
 
@@ -38,6 +38,53 @@ _GET = Query(
         domains.c.domain_name == bindparam("name"),
     )
 )
+
+
+def _described(tags_object: Any) -> Any:
+    """The domain's row, its counters summed over their slots, and its tags as one JSON object
+    (``tags_object``: the dialect's aggregate of key/value pairs)."""
+    def counter(column: Any) -> Any:
+        summed = func.coalesce(func.sum(column), 0)
+        return select(summed).where(domain_stats.c.domain_id == domains.c.id).scalar_subquery()
+
+    tag_rows = select(tags_object).where(
+        tags.c.account_id == domains.c.account_id,
+        tags.c.region == domains.c.region,
+        tags.c.resource_arn == bindparam("arn"),
+    )
+    return select(
+        domains,
+        counter(domain_stats.c.profile_count).label("profile_count"),
+        counter(domain_stats.c.object_count).label("object_count"),
+        counter(domain_stats.c.total_size).label("total_size"),
+        counter(domain_stats.c.metering_extra).label("metering_extra"),
+        tag_rows.scalar_subquery().label("tags"),
+    ).where(
+        domains.c.account_id == bindparam("account_id"),
+        domains.c.region == bindparam("region"),
+        domains.c.domain_name == bindparam("name"),
+    )
+
+
+_DESCRIBE = Query({
+    "sqlite": _described(func.json_group_object(tags.c.tag_key, tags.c.tag_value)),
+    "postgresql": _described(func.cast(func.json_object_agg(tags.c.tag_key, tags.c.tag_value), Text)),
+})
+
+
+def describe(conn: Connection, account_id: str, region: str, name: str, arn: str) -> dict[str, Any] | None:
+    """What GetDomain shows, in one statement: the domain's row, with ``stats`` (as ``stats``
+    gives them) and ``tags`` (a dict) added; None when there is no such domain."""
+    rows = _DESCRIBE.dicts(conn, {"account_id": account_id, "region": region, "name": name, "arn": arn})
+    if not rows:
+        return None
+    row = rows[0]
+    counts = {c: int(row.pop(c)) for c in ("profile_count", "object_count", "total_size", "metering_extra")}
+    extra = counts.pop("metering_extra")
+    described = _decode(row)
+    described["stats"] = {**counts, "metering_profile_count": counts["profile_count"] + extra}
+    described["tags"] = orjson.loads(row["tags"]) if row["tags"] else {}
+    return described
 
 
 def get(conn: Connection, account_id: str, region: str, name: str) -> dict[str, Any] | None:

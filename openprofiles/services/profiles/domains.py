@@ -13,8 +13,12 @@ from openprofiles.store import tags as tag_store
 _DEFAULT_PAGE = 100
 
 
-def _describe(ctx: RequestContext, conn: Any, row: dict[str, Any]) -> dict[str, Any]:
+def _tags(ctx: RequestContext, conn: Any, row: dict[str, Any]) -> dict[str, str]:
     arn = engine.domain_arn(ctx.tenant, row["domain_name"])
+    return tag_store.get(conn, ctx.tenant.account_id, ctx.tenant.region, arn)
+
+
+def _describe(row: dict[str, Any], tags: dict[str, str]) -> dict[str, Any]:
     return {
         "DomainName": row["domain_name"],
         "DefaultExpirationDays": row["default_expiration_days"],
@@ -25,7 +29,7 @@ def _describe(ctx: RequestContext, conn: Any, row: dict[str, Any]) -> dict[str, 
         "DataStore": row["data_store"],
         "CreatedAt": row["created_at"],
         "LastUpdatedAt": row["updated_at"],
-        "Tags": tag_store.get(conn, ctx.tenant.account_id, ctx.tenant.region, arn) or None,
+        "Tags": tags or None,
     }
 
 
@@ -37,7 +41,7 @@ def create_domain(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
             ctx.app.settings.phone_region,
         )
         queued = on_matching_set(conn, ctx.app.jobs.submit, row, None)
-        described = _describe(ctx, conn, row)
+        described = _describe(row, _tags(ctx, conn, row))
     if queued:
         ctx.app.jobs.wake()
     return described
@@ -46,10 +50,10 @@ def create_domain(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
 @operation("GetDomain")
 def get_domain(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
     with ctx.app.store.read() as conn:
-        row = engine.get_domain(conn, ctx.tenant, req["DomainName"])
-        stats = engine.domain_stats(conn, row)
+        row = engine.describe_domain(conn, ctx.tenant, req["DomainName"])
+        stats = row["stats"]
         return {
-            **_describe(ctx, conn, row),
+            **_describe(row, row["tags"]),
             "Stats": {
                 "ProfileCount": stats["profile_count"],
                 "MeteringProfileCount": stats["metering_profile_count"],
@@ -67,7 +71,7 @@ def update_domain(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
             conn, ctx.tenant, req["DomainName"], req, req.get("Tags", {}), ctx.app.clock.now()
         )
         queued = on_matching_set(conn, ctx.app.jobs.submit, row, before)
-        described = _describe(ctx, conn, row)
+        described = _describe(row, _tags(ctx, conn, row))
     if queued:
         ctx.app.jobs.wake()
     return described
@@ -88,6 +92,6 @@ def list_domains(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
         )
         items = []
         for row in rows:
-            described = _describe(ctx, conn, row)
+            described = _describe(row, _tags(ctx, conn, row))
             items.append({k: described[k] for k in ("DomainName", "CreatedAt", "LastUpdatedAt", "Tags")})
     return {"Items": items, "NextToken": token}
