@@ -16,7 +16,7 @@ removes the value, and nested Address and Attributes members are merged member b
 
 from __future__ import annotations
 
-import uuid
+import random
 from datetime import datetime
 from typing import Any
 
@@ -42,7 +42,9 @@ _NESTED = (*ADDRESSES, "Attributes")
 
 
 def new_profile_id() -> str:
-    return uuid.uuid4().hex
+    """32 random hex digits, as AWS's profile ids; from the non-cryptographic generator, which
+    costs a fraction of uuid4's system call (an id names a profile, it guards nothing)."""
+    return f"{random.getrandbits(128):032x}"
 
 
 def leaf_paths(document: dict[str, Any]) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Row, Text, bindparam, delete, func, insert, select, update
+from sqlalchemy import Connection, Row, Text, and_, bindparam, delete, func, insert, select, true, update
 
 from openprofiles.store import stats as stats_store
 from openprofiles.store.query import Query
@@ -40,36 +40,43 @@ _GET = Query(
 )
 
 
-def _described(tags_object: Any) -> Any:
-    """The domain's row, its counters summed over their slots, and its tags as one JSON object
-    (``tags_object``: the dialect's aggregate of key/value pairs)."""
-    def counter(column: Any) -> Any:
-        summed = func.coalesce(func.sum(column), 0)
-        return select(summed).where(domain_stats.c.domain_id == domains.c.id).scalar_subquery()
-
+def _described(dialect: str) -> Any:
+    """The domain's row, its counters, and its tags as one JSON object. SQLite keeps one counter
+    row per domain (joined as it is); PostgreSQL sums the slots in a lateral subquery."""
+    if dialect == "sqlite":
+        tags_object = func.json_group_object(tags.c.tag_key, tags.c.tag_value)
+        counters = domain_stats
+        joined = domains.outerjoin(counters, and_(counters.c.domain_id == domains.c.id, counters.c.slot == 0))
+    else:
+        tags_object = func.cast(func.json_object_agg(tags.c.tag_key, tags.c.tag_value), Text)
+        counters = (
+            select(*(func.sum(domain_stats.c[name]).label(name) for name in _COUNTERS))
+            .where(domain_stats.c.domain_id == domains.c.id)
+            .lateral()
+        )
+        joined = domains.outerjoin(counters, true())
     tag_rows = select(tags_object).where(
         tags.c.account_id == domains.c.account_id,
         tags.c.region == domains.c.region,
         tags.c.resource_arn == bindparam("arn"),
     )
-    return select(
-        domains,
-        counter(domain_stats.c.profile_count).label("profile_count"),
-        counter(domain_stats.c.object_count).label("object_count"),
-        counter(domain_stats.c.total_size).label("total_size"),
-        counter(domain_stats.c.metering_extra).label("metering_extra"),
-        tag_rows.scalar_subquery().label("tags"),
-    ).where(
-        domains.c.account_id == bindparam("account_id"),
-        domains.c.region == bindparam("region"),
-        domains.c.domain_name == bindparam("name"),
+    return (
+        select(
+            domains,
+            *(func.coalesce(counters.c[name], 0).label(name) for name in _COUNTERS),
+            tag_rows.scalar_subquery().label("tags"),
+        )
+        .select_from(joined)
+        .where(
+            domains.c.account_id == bindparam("account_id"),
+            domains.c.region == bindparam("region"),
+            domains.c.domain_name == bindparam("name"),
+        )
     )
 
 
-_DESCRIBE = Query({
-    "sqlite": _described(func.json_group_object(tags.c.tag_key, tags.c.tag_value)),
-    "postgresql": _described(func.cast(func.json_object_agg(tags.c.tag_key, tags.c.tag_value), Text)),
-})
+_COUNTERS = ("profile_count", "object_count", "total_size", "metering_extra")
+_DESCRIBE = Query({dialect: _described(dialect) for dialect in ("sqlite", "postgresql")})
 
 
 def describe(conn: Connection, account_id: str, region: str, name: str, arn: str) -> dict[str, Any] | None:
@@ -79,7 +86,7 @@ def describe(conn: Connection, account_id: str, region: str, name: str, arn: str
     if not rows:
         return None
     row = rows[0]
-    counts = {c: int(row.pop(c)) for c in ("profile_count", "object_count", "total_size", "metering_extra")}
+    counts = {c: int(row.pop(c)) for c in _COUNTERS}
     extra = counts.pop("metering_extra")
     described = _decode(row)
     described["stats"] = {**counts, "metering_profile_count": counts["profile_count"] + extra}

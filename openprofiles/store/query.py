@@ -8,6 +8,8 @@ hottest reads. Use it for plain SELECTs whose columns need no type conversion.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Table, bindparam
@@ -20,6 +22,20 @@ class _Compiled(NamedTuple):
     order: tuple[str, ...] | None  # parameter names in order, for positional drivers
     columns: tuple[str, ...]
     defaults: dict[str, Any]
+    #: a dict of parameters -> the driver's arguments (a tuple in order, or the dict itself)
+    arguments: Callable[[dict[str, Any]], Any]
+
+
+def _arguments(order: tuple[str, ...] | None) -> Callable[[dict[str, Any]], Any]:
+    """The driver's arguments from a dict of parameters, picked out in C (itemgetter)."""
+    if order is None:
+        return lambda given: given
+    if len(order) == 1:
+        name = order[0]
+        return lambda given: (given[name],)
+    if not order:
+        return lambda given: ()
+    return itemgetter(*order)
 
 
 class Query:
@@ -38,14 +54,13 @@ class Query:
             compiled = statement.compile(dialect=dialect)
             order = tuple(compiled.positiontup or ()) if dialect.positional else None
             columns = tuple(c[0] for c in getattr(compiled, "_result_columns", ()))
-            found = _Compiled(compiled.string, order, columns, dict(compiled.params))
+            found = _Compiled(compiled.string, order, columns, dict(compiled.params), _arguments(order))
             self._compiled[dialect.name] = found
         return found
 
     def rows(self, conn: Connection, params: dict[str, Any]) -> list[tuple[Any, ...]]:
-        sql, order, _, defaults = self._compile(conn)
-        given = {**defaults, **params}  # defaults: the values Core bound for literals
-        args: Any = tuple(given[name] for name in order) if order is not None else given
+        sql, _, _, defaults, arguments = self._compile(conn)
+        args = arguments({**defaults, **params} if defaults else params)  # defaults: Core's literals
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         try:
             cursor.execute(sql, args)
@@ -59,9 +74,8 @@ class Query:
 
     def run(self, conn: Connection, params: dict[str, Any]) -> int:
         """Execute an INSERT, UPDATE or DELETE that returns no rows; the number of rows hit."""
-        sql, order, _, defaults = self._compile(conn)
-        given = {**defaults, **params}
-        args: Any = tuple(given[name] for name in order) if order is not None else given
+        sql, _, _, defaults, arguments = self._compile(conn)
+        args = arguments({**defaults, **params} if defaults else params)
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         try:
             cursor.execute(sql, args)
@@ -84,12 +98,8 @@ def run_many(conn: Connection, query: Query, rows: list[dict[str, Any]]) -> None
     """Execute a prepared Query once per row, with the driver's executemany."""
     if not rows:
         return
-    sql, order, _, defaults = query._compile(conn)
-    params: Any = (
-        [tuple({**defaults, **row}[name] for name in order) for row in rows]
-        if order is not None
-        else [{**defaults, **row} for row in rows]
-    )
+    sql, _, _, defaults, arguments = query._compile(conn)
+    params = [arguments({**defaults, **row} if defaults else row) for row in rows]
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
         cursor.executemany(sql, params)
@@ -97,7 +107,7 @@ def run_many(conn: Connection, query: Query, rows: list[dict[str, Any]]) -> None
         cursor.close()
 
 
-_MANY: dict[tuple[str, Any, tuple[str, ...]], tuple[str, tuple[str, ...] | None]] = {}
+_MANY: dict[tuple[str, Any, tuple[str, ...]], tuple[str, Callable[[dict[str, Any]], Any]]] = {}
 
 
 def execute_many(conn: Connection, statement: Executable, rows: list[dict[str, Any]]) -> None:
@@ -112,9 +122,9 @@ def execute_many(conn: Connection, statement: Executable, rows: list[dict[str, A
     if found is None:
         compiled = statement.compile(dialect=conn.dialect, column_keys=list(keys))
         order = tuple(compiled.positiontup or ()) if conn.dialect.positional else None
-        found = _MANY[cache_key] = (compiled.string, order)
-    sql, order = found
-    params: Any = [tuple(row[name] for name in order) for row in rows] if order is not None else rows
+        found = _MANY[cache_key] = (compiled.string, _arguments(order))
+    sql, arguments = found
+    params = list(map(arguments, rows))
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
         cursor.executemany(sql, params)
