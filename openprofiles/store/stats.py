@@ -200,3 +200,18 @@ def create_triggers(conn: Connection) -> None:
     statements = _postgresql_triggers() if dialect == "postgresql" else _sqlite_triggers()
     for statement in statements:
         conn.exec_driver_sql(statement)
+
+
+def drop_triggers(conn: Connection) -> None:
+    """Remove the triggers (and PostgreSQL's functions): a bulk load that writes the tables
+    directly drops them first, then creates them again and recounts."""
+    statements = _postgresql_triggers() if conn.dialect.name == "postgresql" else _sqlite_triggers()
+    for statement in reversed(statements):  # each trigger before its function
+        words = statement.split()
+        kind, name = words[1], words[2].removesuffix("()")
+        if kind == "TRIGGER":
+            table = words[words.index("ON") + 1]
+            on = f" ON {table}" if conn.dialect.name == "postgresql" else ""
+            conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name}{on}")
+        else:
+            conn.exec_driver_sql(f"DROP FUNCTION IF EXISTS {name}()")
