@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -26,39 +27,140 @@ from openprofiles.protocol.messages import HttpRequest
 def parse_request(
     operation: OperationModel, request: HttpRequest, labels: dict[str, str]
 ) -> dict[str, Any]:
-    shape = operation.input_shape
-    if shape is None:
-        return {}
+    plan = _plan(operation)
     params: dict[str, Any] = {}
-    query: dict[str, list[str]] | None = None
-    body_members: list[tuple[str, Shape]] = []
-    for name, member in shape.members.items():
-        location = member.serialization.get("location")
-        wire = member.serialization.get("name", name)
-        if location == "uri":
-            if wire in labels:
-                params[name] = _from_text(member, labels[wire])
-        elif location == "querystring":
-            query = request.query() if query is None else query
+    for name, wire, member in plan.uri:
+        if wire in labels:
+            params[name] = _from_text(member, labels[wire])
+    if plan.query:
+        query = request.query()
+        for name, wire, member in plan.query:
             if wire in query:
                 values = query[wire]
                 if member.type_name == "list":
                     params[name] = [_from_text(member.member, v) for v in values]
                 else:
                     params[name] = _from_text(member, values[0])
-        elif location == "header":
-            value = request.header(wire)
-            if value is not None:
-                params[name] = _from_text(member, value)
-        elif location is None:
-            body_members.append((name, member))
-    if body_members and request.body.strip():
+    for name, wire, member in plan.headers:
+        value = request.header(wire)
+        if value is not None:
+            params[name] = _from_text(member, value)
+    if plan.body and request.body.strip():
         document = _load_body(request.body)
-        for name, member in body_members:
-            wire = member.serialization.get("name", name)
-            if wire in document and document[wire] is not None:
-                params[name] = _from_json(member, document[wire])
+        for wire, value in document.items():
+            found = plan.body.get(wire)
+            if found is not None and value is not None:
+                name, decode = found
+                params[name] = value if decode is None else decode(value)
     return params
+
+
+class _Plan:
+    """Where each input member of an operation is read from, and how its JSON value is turned
+    into the member's type: worked out once per operation."""
+
+    __slots__ = ("uri", "query", "headers", "body")
+
+    def __init__(self, operation: OperationModel) -> None:
+        self.uri: list[tuple[str, str, Shape]] = []
+        self.query: list[tuple[str, str, Shape]] = []
+        self.headers: list[tuple[str, str, Shape]] = []
+        self.body: dict[str, tuple[str, Decoder | None]] = {}
+        shape = operation.input_shape
+        decoders = _Decoders()
+        for name, member in (shape.members if shape is not None else {}).items():
+            location = member.serialization.get("location")
+            wire = member.serialization.get("name", name)
+            if location == "uri":
+                self.uri.append((name, wire, member))
+            elif location == "querystring":
+                self.query.append((name, wire, member))
+            elif location == "header":
+                self.headers.append((name, wire, member))
+            elif location is None:
+                self.body[wire] = (name, decoders.of(member))
+
+
+_PLANS: dict[OperationModel, _Plan] = {}
+
+
+def _plan(operation: OperationModel) -> _Plan:
+    plan = _PLANS.get(operation)
+    if plan is None:
+        plan = _PLANS[operation] = _Plan(operation)
+    return plan
+
+
+Decoder = Callable[[Any], Any]
+
+
+class _Decoders:
+    """The function that turns a JSON value into a member's value, once per shape; None where
+    the value stays as it is (strings, numbers, booleans, and lists and maps of them). A value of
+    the wrong JSON type is left as it came, for the validator to report with its path."""
+
+    def __init__(self) -> None:
+        self.done: dict[str, Decoder | None] = {}
+        self.pending: set[str] = set()
+
+    def of(self, shape: Shape) -> Decoder | None:
+        key = f"{shape.type_name}:{shape.name}"
+        if key in self.pending:
+            return lambda value: self._late(key, value)
+        if key not in self.done:
+            self.pending.add(key)
+            self.done[key] = self._build(shape)
+            self.pending.discard(key)
+        return self.done[key]
+
+    def _late(self, key: str, value: Any) -> Any:
+        decode = self.done[key]
+        return value if decode is None else decode(value)
+
+    def _build(self, shape: Shape) -> Decoder | None:
+        kind = shape.type_name
+        if kind == "structure":
+            members = {
+                m.serialization.get("name", n): (n, self.of(m)) for n, m in shape.members.items()
+            }
+            return lambda value: _structure(members, value)
+        if kind == "list":
+            item = self.of(shape.member)
+            if item is None:
+                return None
+            return lambda value: [item(i) for i in value] if isinstance(value, list) else value
+        if kind == "map":
+            item = self.of(shape.value)
+            if item is None:
+                return None
+            return lambda value: {k: item(i) for k, i in value.items()} if isinstance(value, dict) else value
+        if kind == "timestamp":
+            return parse_timestamp
+        if kind == "blob":
+            return _blob
+        return None
+
+
+def _structure(members: dict[str, tuple[str, Decoder | None]], value: Any) -> Any:
+    """Only the members the shape declares, and none that is null."""
+    if not isinstance(value, dict):
+        return value
+    out: dict[str, Any] = {}
+    for wire, item in value.items():
+        found = members.get(wire)
+        if found is not None and item is not None:
+            name, decode = found
+            out[name] = item if decode is None else decode(item)
+    return out
+
+
+def _blob(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        return value
 
 
 def _load_body(body: bytes) -> dict[str, Any]:
@@ -88,29 +190,6 @@ def _from_text(shape: Shape, text: str) -> Any:
     if kind == "timestamp":
         return parse_timestamp(text)
     return text
-
-
-def _from_json(shape: Shape, value: Any) -> Any:
-    kind = shape.type_name
-    if kind == "structure" and isinstance(value, dict):
-        out: dict[str, Any] = {}
-        for name, member in shape.members.items():
-            wire = member.serialization.get("name", name)
-            if wire in value and value[wire] is not None:
-                out[name] = _from_json(member, value[wire])
-        return out
-    if kind == "list" and isinstance(value, list):
-        return [_from_json(shape.member, item) for item in value]
-    if kind == "map" and isinstance(value, dict):
-        return {k: _from_json(shape.value, v) for k, v in value.items()}
-    if kind == "timestamp":
-        return parse_timestamp(value)
-    if kind == "blob" and isinstance(value, str):
-        try:
-            return base64.b64decode(value, validate=True)
-        except (binascii.Error, ValueError):
-            return value
-    return value
 
 
 def parse_timestamp(value: Any) -> Any:

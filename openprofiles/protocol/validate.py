@@ -26,122 +26,161 @@ def _pattern(expression: str) -> regex.Pattern[str]:
     return regex.compile(expression)
 
 
+class _Spec:
+    """What the validator checks of one shape, read from the model once."""
+
+    __slots__ = (
+        "kind", "name", "low", "high", "enum", "enum_text", "pattern", "pattern_text", "json",
+        "sensitive", "required", "union", "members", "item", "key", "value",
+    )
+
+    def __init__(self, shape: Shape, json_strings: frozenset[str]) -> None:
+        meta = shape.metadata
+        self.kind = shape.type_name
+        self.name = shape.name
+        self.low, self.high = meta.get("min"), meta.get("max")
+        enum = shape.enum if self.kind == "string" else None
+        self.enum = frozenset(enum) if enum else None
+        self.enum_text = ", ".join(enum) if enum else ""
+        self.pattern_text = meta.get("pattern") if self.kind == "string" else None
+        self.pattern = _pattern(self.pattern_text) if self.pattern_text is not None else None
+        self.json = self.kind == "string" and shape.name in json_strings
+        self.sensitive = bool(meta.get("sensitive"))
+        self.required: list[str] = list(shape.required_members) if self.kind == "structure" else []
+        self.union = bool(meta.get("union"))
+        self.members: dict[str, _Spec] = {}
+        self.item: _Spec | None = None
+        self.key: _Spec | None = None
+        self.value: _Spec | None = None
+
+
 class Validator:
-    """Validates inputs of one service; ``json_strings`` names string shapes holding JSON."""
+    """Validates inputs of one service; ``json_strings`` names string shapes holding JSON. What
+    each shape requires is read from the model once (a ``_Spec``), then every input is checked
+    against the specs."""
 
     def __init__(self, json_strings: frozenset[str] = frozenset()) -> None:
         self.json_strings = json_strings
+        self._specs: dict[str, _Spec] = {}
 
     def errors(self, shape: Shape | None, params: dict[str, Any]) -> list[str]:
         found: list[str] = []
         if shape is not None:
-            self._structure(shape, params, "", found)
+            self._check(self._spec(shape), params, "", found)
         return found
 
-    def _check(self, shape: Shape, value: Any, path: str, found: list[str]) -> None:
-        kind = shape.type_name
-        check = getattr(self, f"_{kind}", None)
-        if check is None:
-            return
-        check(shape, value, path, found)
+    def _spec(self, shape: Shape) -> _Spec:
+        key = f"{shape.type_name}:{shape.name}"
+        spec = self._specs.get(key)
+        if spec is None:
+            spec = self._specs[key] = _Spec(shape, self.json_strings)  # before its children
+            if spec.kind == "structure":
+                spec.members = {name: self._spec(member) for name, member in shape.members.items()}
+            elif spec.kind == "list":
+                spec.item = self._spec(shape.member)
+            elif spec.kind == "map":
+                spec.key, spec.value = self._spec(shape.key), self._spec(shape.value)
+        return spec
 
-    def _fail(self, shape: Shape, value: Any, path: str, rule: str, found: list[str]) -> None:
-        if shape.metadata.get("sensitive") or isinstance(value, dict | list):
+    def _check(self, spec: _Spec, value: Any, path: str, found: list[str]) -> None:
+        kind = spec.kind
+        if kind == "string":
+            self._string(spec, value, path, found)
+        elif kind == "structure":
+            self._structure(spec, value, path, found)
+        elif kind == "list":
+            self._list(spec, value, path, found)
+        elif kind == "map":
+            self._map(spec, value, path, found)
+        elif kind in ("integer", "long"):
+            if not isinstance(value, int) or isinstance(value, bool):
+                self._fail(spec, value, path, "be an integer", found)
+            else:
+                self._size(spec, value, value, path, "value", found)
+        elif kind in ("double", "float"):
+            if not isinstance(value, int | float) or isinstance(value, bool):
+                self._fail(spec, value, path, "be a number", found)
+            else:
+                self._size(spec, value, value, path, "value", found)
+        elif kind == "boolean":
+            if not isinstance(value, bool):
+                self._fail(spec, value, path, "be a boolean", found)
+        elif kind == "timestamp":
+            if not isinstance(value, datetime):
+                self._fail(spec, value, path, "be a timestamp (epoch seconds or ISO 8601)", found)
+        elif kind == "blob":
+            if not isinstance(value, bytes):
+                self._fail(spec, value, path, "be base64-encoded binary data", found)
+
+    def _fail(self, spec: _Spec, value: Any, path: str, rule: str, found: list[str]) -> None:
+        if spec.sensitive or isinstance(value, dict | list):
             shown = "Value"
         else:
             text = str(value)
             shown = f"Value '{text[:_MAX_SHOWN]}{'...' if len(text) > _MAX_SHOWN else ''}'"
         found.append(f"{shown} at '{path}' failed to satisfy constraint: Member must {rule}")
 
-    def _structure(self, shape: Shape, value: Any, path: str, found: list[str]) -> None:
+    def _structure(self, spec: _Spec, value: Any, path: str, found: list[str]) -> None:
         if not isinstance(value, dict):
-            self._fail(shape, value, path, "be a structure", found)
+            self._fail(spec, value, path, "be a structure", found)
             return
-        members = shape.members
-        for name in shape.required_members:
+        for name in spec.required:
             if value.get(name) is None:
                 found.append(
                     f"Value null at '{_join(path, name)}' failed to satisfy constraint: "
                     "Member must not be null"
                 )
-        if shape.metadata.get("union") and sum(v is not None for v in value.values()) != 1:
-            self._fail(shape, value, path or shape.name, "have exactly one member set", found)
+        if spec.union and sum(v is not None for v in value.values()) != 1:
+            self._fail(spec, value, path or spec.name, "have exactly one member set", found)
+        members = spec.members
         for name, item in value.items():
-            if item is not None and name in members:
-                self._check(members[name], item, _join(path, name), found)
+            if item is not None:
+                member = members.get(name)
+                if member is not None:
+                    self._check(member, item, f"{path}.{name}" if path else name, found)
 
-    def _list(self, shape: Shape, value: Any, path: str, found: list[str]) -> None:
+    def _list(self, spec: _Spec, value: Any, path: str, found: list[str]) -> None:
         if not isinstance(value, list):
-            self._fail(shape, value, path, "be a list", found)
+            self._fail(spec, value, path, "be a list", found)
             return
-        self._size(shape, len(value), value, path, "length", found)
-        for index, item in enumerate(value):
-            self._check(shape.member, item, f"{path}[{index}]", found)
+        self._size(spec, len(value), value, path, "length", found)
+        item = spec.item
+        for index, element in enumerate(value):
+            self._check(item, element, f"{path}[{index}]", found)  # type: ignore[arg-type]
 
-    def _map(self, shape: Shape, value: Any, path: str, found: list[str]) -> None:
+    def _map(self, spec: _Spec, value: Any, path: str, found: list[str]) -> None:
         if not isinstance(value, dict):
-            self._fail(shape, value, path, "be a map", found)
+            self._fail(spec, value, path, "be a map", found)
             return
-        self._size(shape, len(value), value, path, "length", found)
+        self._size(spec, len(value), value, path, "length", found)
         for key, item in value.items():
-            self._check(shape.key, key, f"{path} key", found)
-            self._check(shape.value, item, f"{path}.{key}", found)
+            self._check(spec.key, key, f"{path} key", found)  # type: ignore[arg-type]
+            self._check(spec.value, item, f"{path}.{key}", found)  # type: ignore[arg-type]
 
-    def _string(self, shape: Shape, value: Any, path: str, found: list[str]) -> None:
+    def _string(self, spec: _Spec, value: Any, path: str, found: list[str]) -> None:
         if not isinstance(value, str):
-            self._fail(shape, value, path, "be a string", found)
+            self._fail(spec, value, path, "be a string", found)
             return
-        meta = shape.metadata
-        self._size(shape, len(value), value, path, "length", found)
-        enum = shape.enum
-        if enum and value not in enum:
-            self._fail(shape, value, path, f"satisfy enum value set: [{', '.join(enum)}]", found)
-        pattern = meta.get("pattern")
-        if pattern is not None and _pattern(pattern).search(value) is None:
-            self._fail(shape, value, path, f"satisfy regular expression pattern: {pattern}", found)
-        if shape.name in self.json_strings:
+        if spec.low is not None or spec.high is not None:
+            self._size(spec, len(value), value, path, "length", found)
+        if spec.enum is not None and value not in spec.enum:
+            self._fail(spec, value, path, f"satisfy enum value set: [{spec.enum_text}]", found)
+        if spec.pattern is not None and spec.pattern.search(value) is None:
+            self._fail(spec, value, path, f"satisfy regular expression pattern: {spec.pattern_text}", found)
+        if spec.json:
             try:
                 orjson.loads(value)
             except orjson.JSONDecodeError:
-                self._fail(shape, value, path, "be a valid JSON document", found)
-
-    def _integer(self, shape: Shape, value: Any, path: str, found: list[str]) -> None:
-        if not isinstance(value, int) or isinstance(value, bool):
-            self._fail(shape, value, path, "be an integer", found)
-            return
-        self._size(shape, value, value, path, "value", found)
-
-    _long = _integer
-
-    def _double(self, shape: Shape, value: Any, path: str, found: list[str]) -> None:
-        if not isinstance(value, int | float) or isinstance(value, bool):
-            self._fail(shape, value, path, "be a number", found)
-            return
-        self._size(shape, value, value, path, "value", found)
-
-    _float = _double
-
-    def _boolean(self, shape: Shape, value: Any, path: str, found: list[str]) -> None:
-        if not isinstance(value, bool):
-            self._fail(shape, value, path, "be a boolean", found)
-
-    def _timestamp(self, shape: Shape, value: Any, path: str, found: list[str]) -> None:
-        if not isinstance(value, datetime):
-            self._fail(shape, value, path, "be a timestamp (epoch seconds or ISO 8601)", found)
-
-    def _blob(self, shape: Shape, value: Any, path: str, found: list[str]) -> None:
-        if not isinstance(value, bytes):
-            self._fail(shape, value, path, "be base64-encoded binary data", found)
+                self._fail(spec, value, path, "be a valid JSON document", found)
 
     def _size(
-        self, shape: Shape, size: float, value: Any, path: str, what: str, found: list[str]
+        self, spec: _Spec, size: float, value: Any, path: str, what: str, found: list[str]
     ) -> None:
-        meta = shape.metadata
-        low, high = meta.get("min"), meta.get("max")
+        low, high = spec.low, spec.high
         if low is not None and size < low:
-            self._fail(shape, value, path, f"have {what} greater than or equal to {low}", found)
+            self._fail(spec, value, path, f"have {what} greater than or equal to {low}", found)
         if high is not None and size > high:
-            self._fail(shape, value, path, f"have {what} less than or equal to {high}", found)
+            self._fail(spec, value, path, f"have {what} less than or equal to {high}", found)
 
 
 def _join(path: str, name: str) -> str:
