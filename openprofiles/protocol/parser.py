@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Callable
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -22,6 +21,7 @@ from botocore.model import OperationModel, Shape
 
 from openprofiles.errors import SerializationException
 from openprofiles.protocol.messages import HttpRequest
+from openprofiles.protocol.shapes import Convert, PerShape
 
 
 def parse_request(
@@ -91,33 +91,15 @@ def _plan(operation: OperationModel) -> _Plan:
     return plan
 
 
-Decoder = Callable[[Any], Any]
+Decoder = Convert
 
 
-class _Decoders:
-    """The function that turns a JSON value into a member's value, once per shape; None where
-    the value stays as it is (strings, numbers, booleans, and lists and maps of them). A value of
-    the wrong JSON type is left as it came, for the validator to report with its path."""
+class _Decoders(PerShape):
+    """The function that turns a JSON value into a member's value; None where the value stays
+    as it is (strings, numbers, booleans, and lists and maps of them). A value of the wrong JSON
+    type is left as it came, for the validator to report with its path."""
 
-    def __init__(self) -> None:
-        self.done: dict[str, Decoder | None] = {}
-        self.pending: set[str] = set()
-
-    def of(self, shape: Shape) -> Decoder | None:
-        key = f"{shape.type_name}:{shape.name}"
-        if key in self.pending:
-            return lambda value: self._late(key, value)
-        if key not in self.done:
-            self.pending.add(key)
-            self.done[key] = self._build(shape)
-            self.pending.discard(key)
-        return self.done[key]
-
-    def _late(self, key: str, value: Any) -> Any:
-        decode = self.done[key]
-        return value if decode is None else decode(value)
-
-    def _build(self, shape: Shape) -> Decoder | None:
+    def build(self, shape: Shape) -> Decoder | None:
         kind = shape.type_name
         if kind == "structure":
             members = {

@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 from datetime import UTC, datetime
 from email.utils import format_datetime
-from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -19,6 +18,7 @@ from botocore.model import OperationModel, ServiceModel, Shape
 
 from openprofiles.errors import ServiceError
 from openprofiles.protocol.messages import HttpResponse
+from openprofiles.protocol.shapes import Convert, PerShape
 
 JSON = "application/json"
 
@@ -79,33 +79,17 @@ def _result_plan(operation: OperationModel) -> _ResultPlan:
     return plan
 
 
-Encoder = Callable[[Any], Any]
+Encoder = Convert
 
 
-class _Encoders:
-    """Builds the function that turns a value of a shape into its JSON value, or None where the
-    value is its own JSON (strings, numbers, booleans, and containers of only those): once per
-    shape, a recursive shape referring to itself through a late lookup."""
+class _Encoders(PerShape):
+    """The function that turns a value of a shape into its JSON value; None where the value is
+    its own JSON (strings, numbers, booleans, and containers of only those)."""
 
-    def __init__(self) -> None:
-        self.done: dict[str, Encoder | None] = {}
-        self.pending: set[str] = set()
+    def key(self, shape: Shape) -> str:
+        return f"{super().key(shape)}:{shape.serialization.get('timestampFormat')}"
 
-    def of(self, shape: Shape) -> Encoder | None:
-        key = f"{shape.type_name}:{shape.name}:{shape.serialization.get('timestampFormat')}"
-        if key in self.pending:
-            return lambda value: self._late(key, value)
-        if key not in self.done:
-            self.pending.add(key)
-            self.done[key] = self._build(shape)
-            self.pending.discard(key)
-        return self.done[key]
-
-    def _late(self, key: str, value: Any) -> Any:
-        encode = self.done[key]
-        return value if encode is None else encode(value)
-
-    def _build(self, shape: Shape) -> Encoder | None:
+    def build(self, shape: Shape) -> Encoder | None:
         kind = shape.type_name
         if kind == "timestamp":
             iso = shape.serialization.get("timestampFormat") == "iso8601"
