@@ -86,10 +86,9 @@ def describe(conn: Connection, account_id: str, region: str, name: str, arn: str
     if not rows:
         return None
     row = rows[0]
-    counts = {c: int(row.pop(c)) for c in _COUNTERS}
-    extra = counts.pop("metering_extra")
+    counts = [row.pop(c) for c in _COUNTERS]
     described = _decode(row)
-    described["stats"] = {**counts, "metering_profile_count": counts["profile_count"] + extra}
+    described["stats"] = stats_store.as_stats(*counts)
     described["tags"] = orjson.loads(row["tags"]) if row["tags"] else {}
     return described
 

@@ -42,7 +42,11 @@ _READ = Query(
 
 def read(conn: Connection, domain_id: int) -> dict[str, int]:
     """The domain's counters, summed over its slots."""
-    profiles, objects, size, extra = _READ.rows(conn, {"domain_id": domain_id})[0]
+    return as_stats(*_READ.rows(conn, {"domain_id": domain_id})[0])
+
+
+def as_stats(profiles: int, objects: int, size: int, extra: int) -> dict[str, int]:
+    """The Stats of the counters' sums (``extra``: metering units beyond one per profile)."""
     return {
         "profile_count": int(profiles),
         "object_count": int(objects),
