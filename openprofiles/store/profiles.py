@@ -45,14 +45,18 @@ _FIND = Query(
         profile_keys.c.key_value == bindparam("key_value"),
     )
 )
+#: a profile may hold a value twice (from its own fields and from an object): the holders are a
+#: set of row ids, looked up in id order (no sort or de-duplication of whole rows)
 _HOLDERS_PAGE = Query(
     select(profiles)
-    .distinct()
-    .join(profile_keys, profile_keys.c.profile_pk == profiles.c.id)
     .where(
-        profile_keys.c.domain_id == bindparam("domain_id"),
-        profile_keys.c.key_name == bindparam("key_name"),
-        profile_keys.c.key_value == bindparam("key_value"),
+        profiles.c.id.in_(
+            select(profile_keys.c.profile_pk).where(
+                profile_keys.c.domain_id == bindparam("domain_id"),
+                profile_keys.c.key_name == bindparam("key_name"),
+                profile_keys.c.key_value == bindparam("key_value"),
+            )
+        ),
         profiles.c.id > bindparam("after"),
     )
     .order_by(profiles.c.id)
