@@ -11,6 +11,7 @@ the member's path.
 from __future__ import annotations
 
 import base64
+import functools
 import binascii
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -65,7 +66,7 @@ class _Plan:
         self.uri: list[tuple[str, str, Shape]] = []
         self.query: list[tuple[str, str, Shape]] = []
         self.headers: list[tuple[str, str, Shape]] = []
-        self.body: dict[str, tuple[str, Decoder | None]] = {}
+        self.body: dict[str, tuple[str, Convert | None]] = {}
         shape = operation.input_shape
         decoders = _Decoders()
         for name, member in (shape.members if shape is not None else {}).items():
@@ -81,17 +82,10 @@ class _Plan:
                 self.body[wire] = (name, decoders.of(member))
 
 
-_PLANS: dict[OperationModel, _Plan] = {}
-
-
+@functools.cache
 def _plan(operation: OperationModel) -> _Plan:
-    plan = _PLANS.get(operation)
-    if plan is None:
-        plan = _PLANS[operation] = _Plan(operation)
-    return plan
-
-
-Decoder = Convert
+    """Once per operation: the models live as long as the process."""
+    return _Plan(operation)
 
 
 class _Decoders(PerShape):
@@ -99,7 +93,7 @@ class _Decoders(PerShape):
     as it is (strings, numbers, booleans, and lists and maps of them). A value of the wrong JSON
     type is left as it came, for the validator to report with its path."""
 
-    def build(self, shape: Shape) -> Decoder | None:
+    def build(self, shape: Shape) -> Convert | None:
         kind = shape.type_name
         if kind == "structure":
             members = {
@@ -123,7 +117,7 @@ class _Decoders(PerShape):
         return None
 
 
-def _structure(members: dict[str, tuple[str, Decoder | None]], value: Any) -> Any:
+def _structure(members: dict[str, tuple[str, Convert | None]], value: Any) -> Any:
     """Only the members the shape declares, and none that is null."""
     if not isinstance(value, dict):
         return value

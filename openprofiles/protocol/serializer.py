@@ -9,6 +9,7 @@ rather than reaching a client that would not expect it.
 from __future__ import annotations
 
 import base64
+import functools
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import Any
@@ -56,7 +57,7 @@ class _ResultPlan:
         self.status = int(operation.http.get("responseCode", 200))
         self.status_member: str | None = None
         self.headers: dict[str, tuple[str, Shape]] = {}
-        self.body: dict[str, tuple[str, Encoder | None]] = {}
+        self.body: dict[str, tuple[str, Convert | None]] = {}
         shape = operation.output_shape
         encoders = _Encoders()
         for name, member in (shape.members if shape is not None else {}).items():
@@ -69,17 +70,10 @@ class _ResultPlan:
                 self.body[name] = (member.serialization.get("name", name), encoders.of(member))
 
 
-_RESULT_PLANS: dict[OperationModel, _ResultPlan] = {}
-
-
+@functools.cache
 def _result_plan(operation: OperationModel) -> _ResultPlan:
-    plan = _RESULT_PLANS.get(operation)
-    if plan is None:
-        plan = _RESULT_PLANS[operation] = _ResultPlan(operation)
-    return plan
-
-
-Encoder = Convert
+    """Once per operation: the models live as long as the process."""
+    return _ResultPlan(operation)
 
 
 class _Encoders(PerShape):
@@ -89,7 +83,7 @@ class _Encoders(PerShape):
     def key(self, shape: Shape) -> str:
         return f"{super().key(shape)}:{shape.serialization.get('timestampFormat')}"
 
-    def build(self, shape: Shape) -> Encoder | None:
+    def build(self, shape: Shape) -> Convert | None:
         kind = shape.type_name
         if kind == "timestamp":
             iso = shape.serialization.get("timestampFormat") == "iso8601"
@@ -108,7 +102,7 @@ class _Encoders(PerShape):
         return None
 
 
-def _structure_encoder(name: str, members: dict[str, tuple[str, Encoder | None]]) -> Encoder:
+def _structure_encoder(name: str, members: dict[str, tuple[str, Convert | None]]) -> Convert:
     def encode(value: dict[str, Any]) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for key, item in value.items():
