@@ -3,8 +3,9 @@
 Every API call runs in one transaction: ``transaction()`` for calls that write, ``read()`` for
 calls that only read. On SQLite a writing transaction starts with ``BEGIN IMMEDIATE``, so two
 writers queue for the lock up front instead of failing when a reader upgrades; the database runs
-in WAL mode, so readers never wait for writers. The in-memory database (``sqlite://``) is a single
-connection shared by all threads, so its transactions are serialized by a lock.
+in WAL mode, so readers never wait for writers, and the log is copied back into the database
+file by a background thread (store/checkpoints.py). The in-memory database (``sqlite://``) is a
+single connection shared by all threads, so its transactions are serialized by a lock.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import StaticPool
 
 from openprofiles.store import migrations
+from openprofiles.store.checkpoints import INLINE_PAGES, Checkpointer
 
 
 def _jsonb_as_text(dbapi_connection: Any, _record: Any) -> None:
@@ -27,6 +29,10 @@ def _jsonb_as_text(dbapi_connection: Any, _record: Any) -> None:
     from psycopg.types.string import TextLoader
 
     dbapi_connection.adapters.register_loader("jsonb", TextLoader)
+
+
+#: how a writing transaction begins on SQLite (see the module's docstring)
+_WRITE = "BEGIN IMMEDIATE"
 
 
 class Store:
@@ -51,6 +57,11 @@ class Store:
         except BaseException:
             self.engine.dispose()
             raise
+        self.checkpoints = (
+            Checkpointer(self.engine.raw_connection)
+            if self._held_by_thread and not self.memory
+            else None
+        )
 
     @property
     def dialect(self) -> str:
@@ -75,6 +86,7 @@ class Store:
             if not self.memory:
                 cursor.execute("PRAGMA journal_mode=WAL")
                 cursor.execute("PRAGMA synchronous=NORMAL")
+                cursor.execute(f"PRAGMA wal_autocheckpoint={INLINE_PAGES}")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
 
@@ -90,7 +102,7 @@ class Store:
     def transaction(self) -> AbstractContextManager[Connection]:
         """A writing transaction: committed when the block ends, rolled back if it raises."""
         if self._held_by_thread:
-            return _SqliteTransaction(self, "BEGIN IMMEDIATE")
+            return _SqliteTransaction(self, _WRITE)
         return self._pooled_transaction()
 
     def read(self) -> AbstractContextManager[Connection]:
@@ -127,6 +139,8 @@ class Store:
         return self.url.render_as_string(hide_password=True)
 
     def close(self) -> None:
+        if self.checkpoints is not None:
+            self.checkpoints.close()
         with self._held_lock:
             for conn in self._held:
                 conn.close()
@@ -170,6 +184,8 @@ class _SqliteTransaction:
                         conn.commit()
                     if driver.in_transaction:
                         driver.execute("COMMIT")
+                    if self.begin == _WRITE and self.store.checkpoints is not None:
+                        self.store.checkpoints.committed()
                     return
                 except BaseException:
                     self._roll_back()
