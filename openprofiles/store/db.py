@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import Connection, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.pool import StaticPool
+from sqlalchemy.pool import NullPool, StaticPool
 
 from openprofiles.store import migrations
 from openprofiles.store.checkpoints import INLINE_PAGES, Checkpointer
@@ -45,7 +45,7 @@ class Store:
         self._lock: Any = threading.RLock() if self.memory else None
         self._held_by_thread = parsed.drivername.startswith("sqlite")
         self._local = threading.local()
-        self._held: list[Connection] = []
+        self._held: dict[threading.Thread, Connection] = {}
         self._held_lock = threading.Lock()
         if parsed.drivername.startswith("sqlite"):
             self.engine = self._sqlite_engine()
@@ -75,8 +75,10 @@ class Store:
         else:
             if self.url.database:
                 Path(self.url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            # no pool: each thread holds its own connection (thread_connection), so a bounded
+            # pool would only make the threads beyond its size wait
             engine = create_engine(
-                self.url, connect_args={"check_same_thread": False, "timeout": 30}
+                self.url, poolclass=NullPool, connect_args={"check_same_thread": False, "timeout": 30}
             )
 
         @event.listens_for(engine, "connect")
@@ -123,13 +125,16 @@ class Store:
             yield conn
 
     def thread_connection(self) -> Connection:
-        """On SQLite, each thread keeps one connection open for its calls: taking one from the
-        pool costs more than a short transaction."""
+        """On SQLite, each thread keeps one connection open for its calls: opening one costs
+        more than a short transaction. The connections of threads that have ended (worker pools
+        retire idle threads) are closed when a new one is opened."""
         conn = getattr(self._local, "conn", None)
         if conn is None or conn.closed:
             conn = self._local.conn = self.engine.connect()
             with self._held_lock:
-                self._held.append(conn)
+                for thread in [t for t in self._held if not t.is_alive()]:
+                    self._held.pop(thread).close()
+                self._held[threading.current_thread()] = conn
         return conn
 
     def describe(self) -> str:
@@ -142,7 +147,7 @@ class Store:
         if self.checkpoints is not None:
             self.checkpoints.close()
         with self._held_lock:
-            for conn in self._held:
+            for conn in self._held.values():
                 conn.close()
             self._held.clear()
         self.engine.dispose()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -169,3 +171,42 @@ def test_a_version_1_database_gains_the_job_and_ml_match_tables(isolated_url):
         assert domain["default_expiration_days"] == 5
         assert domains.domain_stats(conn, domain)["profile_count"] == 0
     upgraded.close()
+
+
+def test_any_number_of_threads_read_a_sqlite_file_and_ended_threads_give_back_their_connection(tmp_path):
+    """Each thread holds a connection of its own (store.db.thread_connection): a 24-thread
+    worker pool is served at once, and the connections of threads that ended are closed."""
+    store = Store(f"sqlite:///{tmp_path / 'threads.db'}")
+    with store.transaction() as conn:  # this thread's connection
+        domains.create_domain(conn, TENANT, "shared", {"DefaultExpirationDays": 3}, {}, NOW)
+    start = threading.Barrier(24)
+    read: list[int] = []
+
+    opened = []
+
+    def call() -> None:
+        start.wait(timeout=10)
+        with store.read() as conn:
+            read.append(domains.get_domain(conn, TENANT, "shared")["default_expiration_days"])
+            opened.append(conn)
+
+    workers = [threading.Thread(target=call) for _ in range(24)]
+    began = time.monotonic()
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=20)
+    assert read == [3] * 24
+    assert time.monotonic() - began < 10  # nobody waited for a connection to come free
+    assert len(set(map(id, opened))) == 24
+    late = threading.Thread(target=_read_shared, args=(store,))
+    late.start()
+    late.join(timeout=10)
+    assert set(store._held) == {threading.current_thread(), late}
+    assert all(conn.closed for conn in opened)
+    store.close()
+
+
+def _read_shared(store: Store) -> None:
+    with store.read() as conn:
+        domains.get_domain(conn, TENANT, "shared")
