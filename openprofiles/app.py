@@ -26,7 +26,7 @@ from openprofiles.jobs.periodic import Periodic
 from openprofiles.jobs.runner import JobFailed, JobRunner, RunningJob
 from openprofiles.sinks import files, sqs
 from openprofiles.sinks.aws import Clients
-from openprofiles.store.db import Store
+from openprofiles.store.db import BACKGROUND_CONNECTIONS, Store, dialect_of
 
 
 @dataclass
@@ -117,4 +117,6 @@ class App:
 
 def build_app(settings: Settings | None = None, clock: Clock | None = None) -> App:
     settings = settings or Settings.load()
-    return App(settings, Store(settings.db_url()), clock or Clock())
+    url = settings.db_url()
+    store = Store(url, settings.worker_threads(dialect_of(url)) + BACKGROUND_CONNECTIONS)
+    return App(settings, store, clock or Clock())

@@ -29,7 +29,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--threads",
         type=int,
         help="worker threads for API calls; 0 runs them on the event loop "
-        "(OPENPROFILES_THREADS; default: 0 on SQLite, 40 on PostgreSQL)",
+        "(OPENPROFILES_THREADS; default: 0 on SQLite, 16 on PostgreSQL)",
     )
 
     resolve = commands.add_parser(

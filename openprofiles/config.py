@@ -58,13 +58,22 @@ class Settings:
     #: access key -> account id; a 12-digit access key is taken as the account id itself.
     accounts: dict[str, str] = field(default_factory=dict)
     log_level: str = "info"
-    #: worker threads for API calls; 0 runs them on the event loop; None: 0 on SQLite, 40 else
+    #: worker threads for API calls; 0 runs them on the event loop; None: see worker_threads
     threads: int | None = None
     #: the region phone numbers without a country code are read in (ISO 3166 code)
     phone_region: str = "US"
     #: boto3 service name -> endpoint URL of the outbound clients (see openprofiles.sinks.aws);
     #: a service not named here talks to AWS (or to boto3's own AWS_ENDPOINT_URL_<SERVICE>)
     endpoint_urls: dict[str, str] = field(default_factory=dict)
+
+    def worker_threads(self, dialect: str) -> int:
+        """How many API calls may run at once, each on a worker thread; 0 runs them one at a
+        time on the event loop. Unset: 0 on SQLite (the work is all in-process and writes go one
+        at a time, so threads would only add hand-offs), 16 on PostgreSQL (calls overlap while
+        they wait on the network)."""
+        if self.threads is not None:
+            return self.threads
+        return 0 if dialect == "sqlite" else 16
 
     def db_url(self) -> str:
         if self.db == "memory":

@@ -3,11 +3,11 @@
 It is a bare ASGI callable rather than a routed framework app because every AWS request takes the
 same path (the gateway routes by the service models).
 
-Where the gateway runs depends on the store. On PostgreSQL it runs in worker threads, so calls
-overlap while they wait on the network. On SQLite it runs on the event loop itself: the work is
-all in-process and SQLite writes one transaction at a time, so threads would add hand-offs and
-lock contention (they cost more than the call) without adding throughput. ``--threads N`` chooses
-either way explicitly.
+Where the gateway runs depends on the store (``Settings.worker_threads``). On PostgreSQL it runs
+in worker threads, so calls overlap while they wait on the network. On SQLite it runs on the event
+loop itself: the work is all in-process and SQLite writes one transaction at a time, so threads
+would add hand-offs and lock contention (they cost more than the call) without adding throughput.
+``--threads N`` chooses either way explicitly.
 """
 
 from __future__ import annotations
@@ -33,9 +33,9 @@ HEALTH_PATH = "/_openprofiles/health"
 
 
 def build_asgi(app: App) -> Callable[[Scope, Receive, Send], Awaitable[None]]:
-    threads = app.settings.threads
-    inline = threads == 0 or (threads is None and app.store.dialect == "sqlite")
-    limiter = CapacityLimiter(threads or 40)
+    threads = app.settings.worker_threads(app.store.dialect)
+    inline = threads == 0
+    limiter = CapacityLimiter(max(threads, 1))
     async def asgi(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
             await _lifespan(app, receive, send)

@@ -1,7 +1,8 @@
 """The Store: an SQLAlchemy engine for SQLite or PostgreSQL, and its transactions.
 
-Every API call runs in one transaction: ``transaction()`` for calls that write, ``read()`` for
-calls that only read. On SQLite a writing transaction starts with ``BEGIN IMMEDIATE``, so two
+Every API call that writes runs in one transaction, ``transaction()``; a call that only reads
+uses ``read()``, which on PostgreSQL sends its statements without BEGIN and COMMIT (see
+``read``). On SQLite a writing transaction starts with ``BEGIN IMMEDIATE``, so two
 writers queue for the lock up front instead of failing when a reader upgrades; the database runs
 in WAL mode, so readers never wait for writers, and the log is copied back into the database
 file by a background thread (store/checkpoints.py). The in-memory database (``sqlite://``) is a
@@ -11,13 +12,15 @@ single connection shared by all threads, so its transactions are serialized by a
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.pool import NullPool, StaticPool
 
 from openprofiles.store import migrations
@@ -31,12 +34,49 @@ def _jsonb_as_text(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.adapters.register_loader("jsonb", TextLoader)
 
 
-#: how a writing transaction begins on SQLite (see the module's docstring)
-_WRITE = "BEGIN IMMEDIATE"
+#: how a writing and a reading transaction begin on SQLite (see the module's docstring)
+_WRITE, _READ = "BEGIN IMMEDIATE", "BEGIN"
+
+
+#: PostgreSQL connections for the work beside API calls: the job runner, the periodic maintenance
+BACKGROUND_CONNECTIONS = 4
+#: a pooled PostgreSQL connection given back this long ago is pinged before it is used again (a
+#: server restart or an idle timeout may have closed it); one in steady use is not, which saves a
+#: round trip on every call
+PING_AFTER_IDLE_SECONDS = 1.0
+
+
+def _postgresql_engine(url: Any, connections: int) -> Any:
+    engine = create_engine(url, pool_size=connections, max_overflow=10)
+    event.listen(engine, "connect", _jsonb_as_text)
+
+    @event.listens_for(engine, "checkin")
+    def _given_back(_dbapi_connection: Any, record: Any) -> None:
+        record.info["given_back"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        given_back = record.info.get("given_back")
+        if given_back is None or time.monotonic() - given_back < PING_AFTER_IDLE_SECONDS:
+            return  # new, or in use a moment ago
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as error:
+            raise DisconnectionError("a pooled connection was closed; the pool opens another") from error
+
+    return engine
+
+
+def dialect_of(url: str) -> str:
+    """``sqlite`` or ``postgresql``, from a store URL."""
+    return make_url(url).get_backend_name()
 
 
 class Store:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, connections: int = 10) -> None:
+        """``connections``: on PostgreSQL, how many the pool keeps open; as many as may be in
+        use at once, since a connection beyond them is closed as soon as it is given back
+        (opening one costs more than most calls)."""
         parsed = make_url(url)
         if parsed.drivername in ("postgresql", "postgres"):
             parsed = parsed.set(drivername="postgresql+psycopg")
@@ -50,8 +90,13 @@ class Store:
         if parsed.drivername.startswith("sqlite"):
             self.engine = self._sqlite_engine()
         else:
-            self.engine = create_engine(parsed, pool_size=10, max_overflow=20, pool_pre_ping=True)
-            event.listen(self.engine, "connect", _jsonb_as_text)
+            self.engine = _postgresql_engine(parsed, connections)
+            # reads need no BEGIN and COMMIT round trips: under READ COMMITTED each statement of
+            # a transaction reads its own snapshot anyway, as each autocommit statement does
+            self._reads = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+            self._snapshots = self.engine.execution_options(
+                isolation_level="REPEATABLE READ", postgresql_readonly=True
+            )
         try:
             self.upgraded_from = migrations.upgrade(self.engine)
         except BaseException:
@@ -108,20 +153,26 @@ class Store:
         return self._pooled_transaction()
 
     def read(self) -> AbstractContextManager[Connection]:
-        """A reading transaction: one consistent snapshot, nothing written."""
+        """A call that only reads: on SQLite one snapshot for all its statements (and a read
+        that wrote would raise); on PostgreSQL each statement reads what was committed when it
+        began, as in a READ COMMITTED transaction, without the BEGIN and COMMIT round trips."""
         if self._held_by_thread:
-            return _SqliteTransaction(self, "BEGIN")
-        return self._pooled_transaction()
+            return _SqliteTransaction(self, _READ)
+        return self._pooled_transaction(self._reads)
+
+    def snapshot(self) -> AbstractContextManager[Connection]:
+        """A long read that sees one snapshot of the whole database throughout, and may stream
+        rows (a job's pass over a domain): on PostgreSQL a REPEATABLE READ, READ ONLY
+        transaction."""
+        if self._held_by_thread:
+            return _SqliteTransaction(self, _READ)
+        return self._pooled_transaction(self._snapshots)
 
     @contextmanager
-    def _pooled_transaction(self) -> Iterator[Connection]:
-        with self._lock or nullcontext(), self._connection() as conn, conn.begin():
-            yield conn
-
-    @contextmanager
-    def _connection(self) -> Iterator[Connection]:
-        """A PostgreSQL connection from the pool (SQLite's are held by their threads)."""
-        with self.engine.connect() as conn:
+    def _pooled_transaction(self, engine: Any = None) -> Iterator[Connection]:
+        """A PostgreSQL transaction on a connection from the pool (SQLite's connections are
+        held by their threads)."""
+        with (engine or self.engine).connect() as conn, conn.begin():
             yield conn
 
     def thread_connection(self) -> Connection:
@@ -160,7 +211,7 @@ class _SqliteTransaction:
     the engine's ``begin`` listener), and Core's own bookkeeping is closed with it. A COMMIT
     that fails rolls back, so the connection is ready for the next call."""
 
-    __slots__ = ("store", "begin", "conn", "driver")
+    __slots__ = ("store", "begin", "conn", "driver", "changes")
 
     def __init__(self, store: Store, begin: str) -> None:
         self.store = store
@@ -174,6 +225,7 @@ class _SqliteTransaction:
             self.conn = self.store.thread_connection()
             self.driver = self.conn.connection.driver_connection
             self.driver.execute(self.begin)
+            self.changes = self.driver.total_changes
         except BaseException:
             if lock is not None:
                 lock.release()
@@ -185,6 +237,8 @@ class _SqliteTransaction:
         try:
             if kind is None:
                 try:
+                    if self.begin == _READ and driver.total_changes != self.changes:
+                        raise RuntimeError("a read transaction wrote to the database")
                     if conn.in_transaction():
                         conn.commit()
                     if driver.in_transaction:

@@ -157,7 +157,7 @@ def queue_scheduled_jobs(db: Store, clock: Clock, submit: Submit) -> int:
 def run_identity_resolution(job: RunningJob, deliver: Deliver, scratch: Scratch) -> dict[str, Any]:
     """The job: find the match groups, export them, merge the mergeable ones."""
     job.report(phase="PREPROCESSING")
-    with job.store.read() as conn:
+    with job.store.snapshot() as conn:
         domain = domain_store.get_by_id(conn, job.domain_id)
         if domain is None:
             raise JobFailed("The domain was deleted")

@@ -83,7 +83,7 @@ def write_snapshot(job: RunningJob, deliver: Deliver, scratch: Scratch) -> dict[
     request, segment = job.request, str(job.row["subject"])
     data_format = request["DataFormat"]
     with scratch(SUFFIXES[data_format]) as local:
-        with job.store.read() as conn:
+        with job.store.snapshot() as conn:
             domain = domain_store.get_by_id(conn, job.domain_id)
             if domain is None:
                 raise JobFailed("The domain was deleted")
