@@ -5,12 +5,17 @@ wrk drives each for WARMUP then DURATION seconds, alternating openprofiles and t
 ROUNDS times; the best requests/s of each side is kept. Target: openprofiles >= 0.35 x minimal.
 The figure is recorded, not gated: the script exits 0 either way.
 
-    python benchmarks/http_get_domain.py
+    python benchmarks/http_get_domain.py [--db postgresql://...]
+
+``--db`` serves another store (the target is set for the default, a fresh SQLite file); the
+domain gets a name of its own and is deleted at the end.
 """
 
 from __future__ import annotations
 
+import argparse
 import shutil
+import uuid
 import sys
 import tempfile
 import urllib.request
@@ -36,7 +41,7 @@ from _common import (  # noqa: E402
 TARGET = 0.35
 THREADS, CONNECTIONS = 1, 16
 WARMUP, DURATION, ROUNDS = 2, 8, 2
-DOMAIN = "bench-domain"
+DOMAIN = f"bench-domain-{uuid.uuid4().hex[:8]}"
 
 #: wrk script: sends the SigV4-looking header; counts every response whose status is not 200
 LUA = """
@@ -60,6 +65,9 @@ def wrk(url: str, seconds: int, script: str) -> dict[str, float]:
 
 
 def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", help="the store to serve (default: a fresh SQLite file)")
+    args = parser.parse_args()
     if shutil.which("wrk") is None:
         print("http_get_domain: SKIPPED - wrk is not installed (apt-get install -y wrk); "
               "no figure recorded")
@@ -70,7 +78,8 @@ def main() -> int:
         script = tmp / "getdomain.lua"
         script.write_text(LUA)
         op_port, min_port = free_port(), free_port()
-        op = spawn(serve_command(op_port, f"sqlite:///{tmp / 'openprofiles.db'}"),
+        db = args.db or f"sqlite:///{tmp / 'openprofiles.db'}"
+        op = spawn(serve_command(op_port, db),
                    env={"XDG_DATA_HOME": str(tmp)})
         processes.append(op)
         mini = spawn([sys.executable, str(HERE / "minimal_asgi.py"), "--host", HOST,
@@ -79,9 +88,8 @@ def main() -> int:
         op_base, min_base = f"http://{HOST}:{op_port}", f"http://{HOST}:{min_port}"
         wait_http_ok(op_base + HEALTH_PATH, op)
         wait_http_ok(min_base + "/", mini)
-        boto_client("customer-profiles", op_base).create_domain(
-            DomainName=DOMAIN, DefaultExpirationDays=365
-        )
+        client = boto_client("customer-profiles", op_base)
+        client.create_domain(DomainName=DOMAIN, DefaultExpirationDays=365)
         request = urllib.request.Request(f"{op_base}/domains/{DOMAIN}",
                                          headers={"Authorization": AUTHORIZATION})
         with urllib.request.urlopen(request, timeout=10) as response:
@@ -103,7 +111,8 @@ def main() -> int:
         ok = ratio >= TARGET and op_bad == 0 and not op_unchecked
         total = {name: int(sum(r["requests"] for r in runs)) for name, runs in results.items()}
         print("benchmark: http_get_domain (GetDomain over HTTP vs minimal ASGI app, same uvicorn)")
-        print(f"data: 1 domain in a SQLite file; wrk -t{THREADS} -c{CONNECTIONS} -d{DURATION}s "
+        store = "a SQLite file" if args.db is None else args.db.split("://")[0]
+        print(f"data: 1 domain in {store}; wrk -t{THREADS} -c{CONNECTIONS} -d{DURATION}s "
               f"after {WARMUP}s warm-up, {ROUNDS} alternating rounds, best of each; "
               f"response bodies: GetDomain {op_body} B, minimal {min_body} B; requests measured: "
               f"openprofiles {total['openprofiles']}, minimal {total['minimal']}")
@@ -116,6 +125,7 @@ def main() -> int:
               + (" (wrk did not report its NOT200 count)" if op_unchecked else ""))
         print(f"target: openprofiles req/s >= {TARGET} x minimal, and every response 200")
         print(f"result: {verdict(ok)}")
+        client.delete_domain(DomainName=DOMAIN)
     finally:
         for process in processes:
             stop(process)
