@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import uuid
 import sys
 import tempfile
 import urllib.request
+import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))

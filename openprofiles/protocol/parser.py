@@ -11,8 +11,8 @@ the member's path.
 from __future__ import annotations
 
 import base64
-import functools
 import binascii
+import functools
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
