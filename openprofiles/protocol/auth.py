@@ -9,7 +9,7 @@ server trusts the caller about who it is; it is meant for test rigs and private 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from openprofiles.protocol.messages import HttpRequest
 
@@ -18,8 +18,7 @@ _HOST = re.compile(r"^([a-z-]+)\.([a-z0-9-]+)\.amazonaws\.com")
 _ACCOUNT_KEY = re.compile(r"^\d{12}$")
 
 
-@dataclass(frozen=True, slots=True)
-class Caller:
+class Caller(NamedTuple):
     access_key: str | None
     region: str | None
     signing_name: str | None

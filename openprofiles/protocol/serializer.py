@@ -86,8 +86,7 @@ class _Encoders(PerShape):
     def build(self, shape: Shape) -> Convert | None:
         kind = shape.type_name
         if kind == "timestamp":
-            iso = shape.serialization.get("timestampFormat") == "iso8601"
-            return lambda value: _timestamp(iso, value)
+            return _iso8601 if shape.serialization.get("timestampFormat") == "iso8601" else _epoch
         if kind == "blob":
             return lambda value: base64.b64encode(value).decode("ascii")
         if kind == "structure":
@@ -154,12 +153,17 @@ def _to_json(shape: Shape, value: Any) -> Any:
     return value if encode is None else encode(value)
 
 
-def _timestamp(iso: bool, value: datetime | float) -> float | int | str:
-    if iso:
-        moment = value if isinstance(value, datetime) else datetime.fromtimestamp(value, UTC)
-        return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+def _iso8601(value: datetime | float) -> str:
+    moment = value if isinstance(value, datetime) else datetime.fromtimestamp(value, UTC)
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _epoch(value: datetime | float) -> float | int:
+    """Epoch seconds to the nearest millisecond (whole seconds as an integer); rounded in
+    milliseconds, which costs a third of ``round(seconds, 3)``."""
     seconds = value.timestamp() if isinstance(value, datetime) else value
-    return int(seconds) if seconds == int(seconds) else round(seconds, 3)
+    millis = round(seconds * 1000)
+    return millis // 1000 if millis % 1000 == 0 else millis / 1000
 
 
 def _header_text(shape: Shape, value: Any) -> str:

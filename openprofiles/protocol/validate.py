@@ -2,15 +2,17 @@
 
 botocore's client-side ParamValidator checks types, required members and ``min``; the service
 also enforces ``max``, ``pattern``, ``enum``, numeric ranges, list and map sizes and union
-structures, so we walk the shape and check them all. AWS patterns use ``\\p{L}`` and friends, so
-they are compiled with the ``regex`` package; like Smithy patterns they are not implicitly
-anchored. Every violation is reported with the member's path (``Fields.email.Source``,
+structures, so we walk the shape and check them all. AWS patterns use ``\\p{L}`` and friends,
+which only the ``regex`` package reads; the others are compiled with ``re``, which matches them
+alike in half the time (a test holds the two to the same answers). Like Smithy patterns they are
+not implicitly anchored. Every violation is reported with the member's path (``Fields.email.Source``,
 ``Keys.k[0].FieldNames``) in the wording AWS services use.
 """
 
 from __future__ import annotations
 
 import functools
+import re
 from datetime import datetime
 from typing import Any
 
@@ -22,7 +24,14 @@ _MAX_SHOWN = 64
 
 
 @functools.lru_cache(maxsize=1024)
-def _pattern(expression: str) -> regex.Pattern[str]:
+def _pattern(expression: str) -> re.Pattern[str] | regex.Pattern[str]:
+    """The standard library's engine where it reads the pattern (it matches in about half the
+    time; ``regex`` in its default version matches as ``re`` does), else ``regex``."""
+    if "\\p" not in expression and "\\P" not in expression:
+        try:
+            return re.compile(expression)
+        except re.error:
+            pass
     return regex.compile(expression)
 
 
@@ -62,11 +71,15 @@ class Validator:
     def __init__(self, json_strings: frozenset[str] = frozenset()) -> None:
         self.json_strings = json_strings
         self._specs: dict[str, _Spec] = {}
+        self._inputs: dict[Shape, _Spec] = {}  # by the input shape itself: no key to build
 
     def errors(self, shape: Shape | None, params: dict[str, Any]) -> list[str]:
         found: list[str] = []
         if shape is not None:
-            self._check(self._spec(shape), params, "", found)
+            spec = self._inputs.get(shape)
+            if spec is None:
+                spec = self._inputs[shape] = self._spec(shape)
+            self._check(spec, params, "", found)
         return found
 
     def _spec(self, shape: Shape) -> _Spec:

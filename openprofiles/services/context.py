@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from openprofiles.engine.tenancy import Tenant
 
@@ -11,8 +10,7 @@ if TYPE_CHECKING:
     from openprofiles.app import App
 
 
-@dataclass(frozen=True, slots=True)
-class RequestContext:
+class RequestContext(NamedTuple):
     tenant: Tenant
     request_id: str
     service: str

@@ -1,8 +1,9 @@
 """The Store: an SQLAlchemy engine for SQLite or PostgreSQL, and its transactions.
 
 Every API call that writes runs in one transaction, ``transaction()``; a call that only reads
-uses ``read()``, which on PostgreSQL sends its statements without BEGIN and COMMIT (see
-``read``). On SQLite a writing transaction starts with ``BEGIN IMMEDIATE``, so two
+uses ``read()``, which sends its statements without BEGIN and COMMIT: each statement reads what
+was committed when it began, on either database (see ``read``); a job that needs one view of a
+whole domain uses ``snapshot()``. On SQLite a writing transaction starts with ``BEGIN IMMEDIATE``, so two
 writers queue for the lock up front instead of failing when a reader upgrades; the database runs
 in WAL mode, so readers never wait for writers, and the log is copied back into the database
 file by a background thread (store/checkpoints.py). The in-memory database (``sqlite://``) is a
@@ -34,8 +35,9 @@ def _jsonb_as_text(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.adapters.register_loader("jsonb", TextLoader)
 
 
-#: how a writing and a reading transaction begin on SQLite (see the module's docstring)
-_WRITE, _READ = "BEGIN IMMEDIATE", "BEGIN"
+#: how a writing transaction and a snapshot begin on SQLite (see the module's docstring); a read
+#: sends no BEGIN
+_WRITE, _SNAPSHOT, _READ = "BEGIN IMMEDIATE", "BEGIN", ""
 
 
 #: PostgreSQL connections for the work beside API calls: the job runner, the periodic maintenance
@@ -153,9 +155,9 @@ class Store:
         return self._pooled_transaction()
 
     def read(self) -> AbstractContextManager[Connection]:
-        """A call that only reads: on SQLite one snapshot for all its statements (and a read
-        that wrote would raise); on PostgreSQL each statement reads what was committed when it
-        began, as in a READ COMMITTED transaction, without the BEGIN and COMMIT round trips."""
+        """A call that only reads: each statement reads what was committed when it began, as in
+        a READ COMMITTED transaction, without BEGIN and COMMIT (round trips on PostgreSQL, and
+        on SQLite more than a short read itself costs). On SQLite a read that wrote raises."""
         if self._held_by_thread:
             return _SqliteTransaction(self, _READ)
         return self._pooled_transaction(self._reads)
@@ -163,9 +165,9 @@ class Store:
     def snapshot(self) -> AbstractContextManager[Connection]:
         """A long read that sees one snapshot of the whole database throughout, and may stream
         rows (a job's pass over a domain): on PostgreSQL a REPEATABLE READ, READ ONLY
-        transaction."""
+        transaction; on SQLite a deferred transaction (a read that wrote raises)."""
         if self._held_by_thread:
-            return _SqliteTransaction(self, _READ)
+            return _SqliteTransaction(self, _SNAPSHOT)
         return self._pooled_transaction(self._snapshots)
 
     @contextmanager
@@ -222,10 +224,11 @@ class _SqliteTransaction:
         if lock is not None:
             lock.acquire()
         try:
-            self.conn = self.store.thread_connection()
-            self.driver = self.conn.connection.driver_connection
-            self.driver.execute(self.begin)
-            self.changes = self.driver.total_changes
+            self.conn = conn = self.store.thread_connection()
+            self.driver = driver = conn.connection.driver_connection
+            if self.begin:
+                driver.execute(self.begin)
+            self.changes = driver.total_changes
         except BaseException:
             if lock is not None:
                 lock.release()
@@ -237,7 +240,7 @@ class _SqliteTransaction:
         try:
             if kind is None:
                 try:
-                    if self.begin == _READ and driver.total_changes != self.changes:
+                    if self.begin != _WRITE and driver.total_changes != self.changes:
                         raise RuntimeError("a read transaction wrote to the database")
                     if conn.in_transaction():
                         conn.commit()

@@ -23,7 +23,8 @@ def _encode(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def _decode(row: Row[Any] | dict[str, Any]) -> dict[str, Any]:
-    out = dict(row) if isinstance(row, dict) else dict(row._mapping)
+    """The row as a dict with its JSON columns parsed (a dict is decoded in place)."""
+    out = row if isinstance(row, dict) else dict(row._mapping)
     for column in _JSON_COLUMNS:
         if out.get(column) is not None:
             out[column] = orjson.loads(out[column])
@@ -85,11 +86,10 @@ def describe(conn: Connection, account_id: str, region: str, name: str, arn: str
     rows = _DESCRIBE.dicts(conn, {"account_id": account_id, "region": region, "name": name, "arn": arn})
     if not rows:
         return None
-    row = rows[0]
-    counts = [row.pop(c) for c in _COUNTERS]
-    described = _decode(row)
-    described["stats"] = stats_store.as_stats(*counts)
-    described["tags"] = orjson.loads(row["tags"]) if row["tags"] else {}
+    described = _decode(rows[0])
+    described["stats"] = stats_store.as_stats(*[described.pop(c) for c in _COUNTERS])
+    tags_text = described["tags"]
+    described["tags"] = orjson.loads(tags_text) if tags_text else {}
     return described
 
 

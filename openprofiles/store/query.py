@@ -58,30 +58,25 @@ class Query:
             self._compiled[dialect.name] = found
         return found
 
+    def _execute(self, conn: Connection, params: dict[str, Any]) -> tuple[_Compiled, Any]:
+        """The statement run on the driver: its compiled form and the driver's cursor (both
+        drivers' connections execute through a fresh cursor, freed with its last reference)."""
+        compiled = self._compile(conn)
+        defaults = compiled.defaults
+        args = compiled.arguments({**defaults, **params} if defaults else params)  # Core's literals
+        return compiled, conn.connection.driver_connection.execute(compiled.sql, args)  # type: ignore[union-attr]
+
     def rows(self, conn: Connection, params: dict[str, Any]) -> list[tuple[Any, ...]]:
-        sql, _, _, defaults, arguments = self._compile(conn)
-        args = arguments({**defaults, **params} if defaults else params)  # defaults: Core's literals
-        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        try:
-            cursor.execute(sql, args)
-            return cursor.fetchall()
-        finally:
-            cursor.close()
+        return self._execute(conn, params)[1].fetchall()
 
     def dicts(self, conn: Connection, params: dict[str, Any]) -> list[dict[str, Any]]:
-        columns = self._compile(conn)[2]
-        return [dict(zip(columns, row, strict=True)) for row in self.rows(conn, params)]
+        compiled, cursor = self._execute(conn, params)
+        columns = compiled.columns
+        return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
 
     def run(self, conn: Connection, params: dict[str, Any]) -> int:
         """Execute an INSERT, UPDATE or DELETE that returns no rows; the number of rows hit."""
-        sql, _, _, defaults, arguments = self._compile(conn)
-        args = arguments({**defaults, **params} if defaults else params)
-        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        try:
-            cursor.execute(sql, args)
-            return int(cursor.rowcount)
-        finally:
-            cursor.close()
+        return int(self._execute(conn, params)[1].rowcount)
 
 
 def insert_ignoring_duplicates(table: Table) -> dict[str, Executable]:

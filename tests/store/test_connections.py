@@ -1,6 +1,6 @@
-"""How calls get their connections: PostgreSQL's pool (pinged only after idling, reads without
-BEGIN/COMMIT, snapshots for jobs, sized to the worker threads) and the read-only guard of
-SQLite's reads."""
+"""How calls get their connections: PostgreSQL's pool (pinged only after idling, sized to the
+worker threads), reads without BEGIN/COMMIT and snapshots for jobs on both databases, and the
+read-only guard of SQLite's reads."""
 
 from __future__ import annotations
 
@@ -77,6 +77,21 @@ def test_a_failing_write_on_postgresql_still_writes_nothing(pg_store):
         raise RuntimeError("after the insert")
     with pg_store.read() as conn:
         assert domain_rows.get(conn, TENANT.account_id, TENANT.region, "half") is None
+
+
+def test_sqlite_reads_run_without_a_transaction_and_snapshots_within_one(tmp_path):
+    store = Store(f"sqlite:///{tmp_path / 'reads.db'}")
+    try:
+        with store.transaction() as conn:
+            domains.create_domain(conn, TENANT, "kept", {"DefaultExpirationDays": 4}, {}, NOW)
+        with store.read() as conn:
+            assert domains.get_domain(conn, TENANT, "kept")["default_expiration_days"] == 4
+            assert not conn.connection.driver_connection.in_transaction
+        with store.snapshot() as conn:
+            assert domains.get_domain(conn, TENANT, "kept")["default_expiration_days"] == 4
+            assert conn.connection.driver_connection.in_transaction
+    finally:
+        store.close()
 
 
 def test_a_read_that_writes_on_sqlite_raises_and_writes_nothing(tmp_path):

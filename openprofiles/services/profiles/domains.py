@@ -51,16 +51,15 @@ def create_domain(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
 def get_domain(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
     with ctx.app.store.read() as conn:
         row = engine.describe_domain(conn, ctx.tenant, req["DomainName"])
-        stats = row["stats"]
-        return {
-            **_describe(row, row["tags"]),
-            "Stats": {
-                "ProfileCount": stats["profile_count"],
-                "MeteringProfileCount": stats["metering_profile_count"],
-                "ObjectCount": stats["object_count"],
-                "TotalSize": stats["total_size"],
-            },
-        }
+    described = _describe(row, row["tags"])
+    stats = row["stats"]
+    described["Stats"] = {
+        "ProfileCount": stats["profile_count"],
+        "MeteringProfileCount": stats["metering_profile_count"],
+        "ObjectCount": stats["object_count"],
+        "TotalSize": stats["total_size"],
+    }
+    return described
 
 
 @operation("UpdateDomain")
