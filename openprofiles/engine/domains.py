@@ -47,6 +47,15 @@ def get_domain(conn: Connection, tenant: Tenant, name: str) -> dict[str, Any]:
     return row
 
 
+def domain_scope(conn: Connection, tenant: Tenant, name: str) -> dict[str, Any]:
+    """What reading a domain's profiles needs of it (``id``, ``domain_name``, ``phone_region``),
+    or ResourceNotFoundException: the hot reads (SearchProfiles) need no more of the row."""
+    scope = store.scope(conn, tenant.account_id, tenant.region, name)
+    if scope is None:
+        raise ResourceNotFoundException(f"Domain {name} does not exist")
+    return scope
+
+
 def describe_domain(conn: Connection, tenant: Tenant, name: str) -> dict[str, Any]:
     """The domain's row with its ``stats`` (see domain_stats) and ``tags``, read at once; or
     ResourceNotFoundException."""

@@ -26,12 +26,12 @@ class Caller(NamedTuple):
 
 def read_caller(request: HttpRequest) -> Caller:
     """The access key, region and signing name the request claims, each None when absent."""
-    found = _SCOPE.search(request.header("authorization") or "")
+    found = _SCOPE.search(request.headers.get("authorization") or "")
     if found is None and "X-Amz-Credential" in request.query_string:
         credential = request.query().get("X-Amz-Credential", [""])[0]
         found = _SCOPE.search(f"Credential={credential}")
     if found is not None:
-        return Caller(found.group(1), found.group(2), found.group(3))
+        return Caller._make(found.groups())
     host = _HOST.match(request.header("host") or "")
     if host is not None:
         return Caller(None, host.group(2), host.group(1))

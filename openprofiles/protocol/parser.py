@@ -33,7 +33,7 @@ def parse_request(
     for name, wire, member in plan.uri:
         if wire in labels:
             params[name] = _from_text(member, labels[wire])
-    if plan.query:
+    if plan.query and request.query_string:
         query = request.query()
         for name, wire, member in plan.query:
             if wire in query:

@@ -181,14 +181,20 @@ class Store:
         """On SQLite, each thread keeps one connection open for its calls: opening one costs
         more than a short transaction. The connections of threads that have ended (worker pools
         retire idle threads) are closed when a new one is opened."""
-        conn = getattr(self._local, "conn", None)
-        if conn is None or conn.closed:
-            conn = self._local.conn = self.engine.connect()
+        return self._thread_held()[0]
+
+    def _thread_held(self) -> tuple[Connection, Any]:
+        """The calling thread's connection and its driver connection (kept beside it: reaching
+        it through the connection costs a quarter of a short read)."""
+        held = getattr(self._local, "held", None)
+        if held is None or held[0].closed or held[0].invalidated:
+            conn = self.engine.connect()
+            held = self._local.held = (conn, conn.connection.driver_connection)
             with self._held_lock:
                 for thread in [t for t in self._held if not t.is_alive()]:
                     self._held.pop(thread).close()
                 self._held[threading.current_thread()] = conn
-        return conn
+        return held
 
     def describe(self) -> str:
         """Where the data lives, for the start-up banner (no password)."""
@@ -224,8 +230,7 @@ class _SqliteTransaction:
         if lock is not None:
             lock.acquire()
         try:
-            self.conn = conn = self.store.thread_connection()
-            self.driver = driver = conn.connection.driver_connection
+            self.conn, self.driver = conn, driver = self.store._thread_held()
             if self.begin:
                 driver.execute(self.begin)
             self.changes = driver.total_changes

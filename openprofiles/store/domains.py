@@ -5,7 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Row, Text, and_, bindparam, delete, func, insert, select, true, update
+from sqlalchemy import (
+    Connection,
+    Row,
+    Text,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal_column,
+    select,
+    true,
+    update,
+)
 
 from openprofiles.store import stats as stats_store
 from openprofiles.store.query import Query
@@ -41,13 +54,19 @@ _GET = Query(
 )
 
 
+#: written into the SQL rather than bound: a statement without bound literals runs with the
+#: caller's parameters as they are (see Query)
+_ZERO = literal_column("0")
+
+
 def _described(dialect: str) -> Any:
-    """The domain's row, its counters, and its tags as one JSON object. SQLite keeps one counter
-    row per domain (joined as it is); PostgreSQL sums the slots in a lateral subquery."""
+    """The domain's columns that GetDomain shows, its counters, and its tags as one JSON object.
+    SQLite keeps one counter row per domain (joined as it is); PostgreSQL sums the slots in a
+    lateral subquery."""
     if dialect == "sqlite":
         tags_object = func.json_group_object(tags.c.tag_key, tags.c.tag_value)
         counters = domain_stats
-        joined = domains.outerjoin(counters, and_(counters.c.domain_id == domains.c.id, counters.c.slot == 0))
+        joined = domains.outerjoin(counters, and_(counters.c.domain_id == domains.c.id, counters.c.slot == _ZERO))
     else:
         tags_object = func.cast(func.json_object_agg(tags.c.tag_key, tags.c.tag_value), Text)
         counters = (
@@ -63,8 +82,8 @@ def _described(dialect: str) -> Any:
     )
     return (
         select(
-            domains,
-            *(func.coalesce(counters.c[name], 0).label(name) for name in _COUNTERS),
+            *(domains.c[name] for name in _SHOWN),
+            *(func.coalesce(counters.c[name], _ZERO).label(name) for name in _COUNTERS),
             tag_rows.scalar_subquery().label("tags"),
         )
         .select_from(joined)
@@ -77,12 +96,18 @@ def _described(dialect: str) -> Any:
 
 
 _COUNTERS = ("profile_count", "object_count", "total_size", "metering_extra")
+#: what GetDomain shows of the row (each column read costs: the others are left out)
+_SHOWN = (
+    "domain_name", "default_expiration_days", "default_encryption_key", "dead_letter_queue_url",
+    *_JSON_COLUMNS, "created_at", "updated_at",
+)
 _DESCRIBE = Query({dialect: _described(dialect) for dialect in ("sqlite", "postgresql")})
 
 
 def describe(conn: Connection, account_id: str, region: str, name: str, arn: str) -> dict[str, Any] | None:
-    """What GetDomain shows, in one statement: the domain's row, with ``stats`` (as ``stats``
-    gives them) and ``tags`` (a dict) added; None when there is no such domain."""
+    """What GetDomain shows, in one statement: the domain's columns it shows (``_SHOWN``), with
+    ``stats`` (as ``stats`` gives them) and ``tags`` (a dict) added; None when there is no such
+    domain."""
     rows = _DESCRIBE.dicts(conn, {"account_id": account_id, "region": region, "name": name, "arn": arn})
     if not rows:
         return None
@@ -91,6 +116,25 @@ def describe(conn: Connection, account_id: str, region: str, name: str, arn: str
     tags_text = described["tags"]
     described["tags"] = orjson.loads(tags_text) if tags_text else {}
     return described
+
+
+_SCOPE = Query(
+    select(domains.c.id, domains.c.phone_region).where(
+        domains.c.account_id == bindparam("account_id"),
+        domains.c.region == bindparam("region"),
+        domains.c.domain_name == bindparam("name"),
+    )
+)
+
+
+def scope(conn: Connection, account_id: str, region: str, name: str) -> dict[str, Any] | None:
+    """The little of a domain that reading its profiles takes (id, domain_name, phone_region),
+    for half the cost of its whole row; None when there is no such domain."""
+    rows = _SCOPE.rows(conn, {"account_id": account_id, "region": region, "name": name})
+    if not rows:
+        return None
+    domain_id, phone_region = rows[0]
+    return {"id": domain_id, "domain_name": name, "phone_region": phone_region}
 
 
 def get(conn: Connection, account_id: str, region: str, name: str) -> dict[str, Any] | None:

@@ -21,7 +21,7 @@ class _Compiled(NamedTuple):
     sql: str
     order: tuple[str, ...] | None  # parameter names in order, for positional drivers
     columns: tuple[str, ...]
-    defaults: dict[str, Any]
+    defaults: dict[str, Any]  # the values of Core's bound literals, by parameter name
     #: a dict of parameters -> the driver's arguments (a tuple in order, or the dict itself)
     arguments: Callable[[dict[str, Any]], Any]
 
@@ -54,7 +54,12 @@ class Query:
             compiled = statement.compile(dialect=dialect)
             order = tuple(compiled.positiontup or ()) if dialect.positional else None
             columns = tuple(c[0] for c in getattr(compiled, "_result_columns", ()))
-            found = _Compiled(compiled.string, order, columns, dict(compiled.params), _arguments(order))
+            # the literals Core bound (a bindparam() without a value is the caller's to give)
+            literals = {
+                name: value for name, value in compiled.params.items()
+                if not compiled.binds[name].required
+            }
+            found = _Compiled(compiled.string, order, columns, literals, _arguments(order))
             self._compiled[dialect.name] = found
         return found
 

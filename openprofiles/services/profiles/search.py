@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from openprofiles.engine.domains import get_domain
+from openprofiles.engine.domains import domain_scope
 from openprofiles.engine.search import search_profiles as search
 from openprofiles.services.context import RequestContext
 from openprofiles.services.profiles import operation
@@ -17,7 +17,7 @@ def search_profiles(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
     asked = [(req["KeyName"], req["Values"])]
     asked += [(k["KeyName"], k["Values"]) for k in req.get("AdditionalSearchKeys", [])]
     with ctx.app.store.read() as conn:
-        domain = get_domain(conn, ctx.tenant, req["DomainName"])
+        domain = domain_scope(conn, ctx.tenant, req["DomainName"])
         items, token = search(
             conn, domain, asked, req.get("LogicalOperator", "OR"), req.get("NextToken"),
             req.get("MaxResults", _DEFAULT_PAGE),
