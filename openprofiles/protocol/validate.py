@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -36,11 +37,12 @@ def _pattern(expression: str) -> re.Pattern[str] | regex.Pattern[str]:
 
 
 class _Spec:
-    """What the validator checks of one shape, read from the model once."""
+    """What the validator checks of one shape, read from the model once, and ``check``: the
+    function that checks a value of its kind (no dispatch on the kind per value)."""
 
     __slots__ = (
         "kind", "name", "low", "high", "enum", "enum_text", "pattern", "pattern_text", "json",
-        "sensitive", "required", "union", "members", "item", "key", "value",
+        "sensitive", "required", "union", "members", "item", "key", "value", "check",
     )
 
     def __init__(self, shape: Shape, json_strings: frozenset[str]) -> None:
@@ -61,6 +63,7 @@ class _Spec:
         self.item: _Spec | None = None
         self.key: _Spec | None = None
         self.value: _Spec | None = None
+        self.check: _Check = _CHECKS.get(self.kind, _anything)
 
 
 class Validator:
@@ -79,7 +82,7 @@ class Validator:
             spec = self._inputs.get(shape)
             if spec is None:
                 spec = self._inputs[shape] = self._spec(shape)
-            self._check(spec, params, "", found)
+            spec.check(spec, params, "", found)
         return found
 
     def _spec(self, shape: Shape) -> _Spec:
@@ -95,105 +98,126 @@ class Validator:
                 spec.key, spec.value = self._spec(shape.key), self._spec(shape.value)
         return spec
 
-    def _check(self, spec: _Spec, value: Any, path: str, found: list[str]) -> None:
-        kind = spec.kind
-        if kind == "string":
-            self._string(spec, value, path, found)
-        elif kind == "structure":
-            self._structure(spec, value, path, found)
-        elif kind == "list":
-            self._list(spec, value, path, found)
-        elif kind == "map":
-            self._map(spec, value, path, found)
-        elif kind in ("integer", "long"):
-            if not isinstance(value, int) or isinstance(value, bool):
-                self._fail(spec, value, path, "be an integer", found)
-            else:
-                self._size(spec, value, value, path, "value", found)
-        elif kind in ("double", "float"):
-            if not isinstance(value, int | float) or isinstance(value, bool):
-                self._fail(spec, value, path, "be a number", found)
-            else:
-                self._size(spec, value, value, path, "value", found)
-        elif kind == "boolean":
-            if not isinstance(value, bool):
-                self._fail(spec, value, path, "be a boolean", found)
-        elif kind == "timestamp":
-            if not isinstance(value, datetime):
-                self._fail(spec, value, path, "be a timestamp (epoch seconds or ISO 8601)", found)
-        elif kind == "blob":
-            if not isinstance(value, bytes):
-                self._fail(spec, value, path, "be base64-encoded binary data", found)
 
-    def _fail(self, spec: _Spec, value: Any, path: str, rule: str, found: list[str]) -> None:
-        if spec.sensitive or isinstance(value, dict | list):
-            shown = "Value"
-        else:
-            text = str(value)
-            shown = f"Value '{text[:_MAX_SHOWN]}{'...' if len(text) > _MAX_SHOWN else ''}'"
-        found.append(f"{shown} at '{path}' failed to satisfy constraint: Member must {rule}")
+_Check = Callable[[_Spec, Any, str, list[str]], None]
 
-    def _structure(self, spec: _Spec, value: Any, path: str, found: list[str]) -> None:
-        if not isinstance(value, dict):
-            self._fail(spec, value, path, "be a structure", found)
-            return
-        for name in spec.required:
-            if value.get(name) is None:
-                found.append(
-                    f"Value null at '{_join(path, name)}' failed to satisfy constraint: "
-                    "Member must not be null"
-                )
-        if spec.union and sum(v is not None for v in value.values()) != 1:
-            self._fail(spec, value, path or spec.name, "have exactly one member set", found)
-        members = spec.members
-        for name, item in value.items():
-            if item is not None:
-                member = members.get(name)
-                if member is not None:
-                    self._check(member, item, f"{path}.{name}" if path else name, found)
 
-    def _list(self, spec: _Spec, value: Any, path: str, found: list[str]) -> None:
-        if not isinstance(value, list):
-            self._fail(spec, value, path, "be a list", found)
-            return
-        self._size(spec, len(value), value, path, "length", found)
-        item = spec.item
-        for index, element in enumerate(value):
-            self._check(item, element, f"{path}[{index}]", found)  # type: ignore[arg-type]
+def _fail(spec: _Spec, value: Any, path: str, rule: str, found: list[str]) -> None:
+    if spec.sensitive or isinstance(value, dict | list):
+        shown = "Value"
+    else:
+        text = str(value)
+        shown = f"Value '{text[:_MAX_SHOWN]}{'...' if len(text) > _MAX_SHOWN else ''}'"
+    found.append(f"{shown} at '{path}' failed to satisfy constraint: Member must {rule}")
 
-    def _map(self, spec: _Spec, value: Any, path: str, found: list[str]) -> None:
-        if not isinstance(value, dict):
-            self._fail(spec, value, path, "be a map", found)
-            return
-        self._size(spec, len(value), value, path, "length", found)
-        for key, item in value.items():
-            self._check(spec.key, key, f"{path} key", found)  # type: ignore[arg-type]
-            self._check(spec.value, item, f"{path}.{key}", found)  # type: ignore[arg-type]
 
-    def _string(self, spec: _Spec, value: Any, path: str, found: list[str]) -> None:
-        if not isinstance(value, str):
-            self._fail(spec, value, path, "be a string", found)
-            return
-        if spec.low is not None or spec.high is not None:
-            self._size(spec, len(value), value, path, "length", found)
-        if spec.enum is not None and value not in spec.enum:
-            self._fail(spec, value, path, f"satisfy enum value set: [{spec.enum_text}]", found)
-        if spec.pattern is not None and spec.pattern.search(value) is None:
-            self._fail(spec, value, path, f"satisfy regular expression pattern: {spec.pattern_text}", found)
-        if spec.json:
-            try:
-                orjson.loads(value)
-            except orjson.JSONDecodeError:
-                self._fail(spec, value, path, "be a valid JSON document", found)
+def _size(spec: _Spec, size: float, value: Any, path: str, what: str, found: list[str]) -> None:
+    low, high = spec.low, spec.high
+    if low is not None and size < low:
+        _fail(spec, value, path, f"have {what} greater than or equal to {low}", found)
+    if high is not None and size > high:
+        _fail(spec, value, path, f"have {what} less than or equal to {high}", found)
 
-    def _size(
-        self, spec: _Spec, size: float, value: Any, path: str, what: str, found: list[str]
-    ) -> None:
-        low, high = spec.low, spec.high
-        if low is not None and size < low:
-            self._fail(spec, value, path, f"have {what} greater than or equal to {low}", found)
-        if high is not None and size > high:
-            self._fail(spec, value, path, f"have {what} less than or equal to {high}", found)
+
+def _structure(spec: _Spec, value: Any, path: str, found: list[str]) -> None:
+    if not isinstance(value, dict):
+        _fail(spec, value, path, "be a structure", found)
+        return
+    for name in spec.required:
+        if value.get(name) is None:
+            found.append(
+                f"Value null at '{_join(path, name)}' failed to satisfy constraint: "
+                "Member must not be null"
+            )
+    if spec.union and sum(v is not None for v in value.values()) != 1:
+        _fail(spec, value, path or spec.name, "have exactly one member set", found)
+    members = spec.members
+    for name, item in value.items():
+        if item is not None:
+            member = members.get(name)
+            if member is not None:
+                member.check(member, item, f"{path}.{name}" if path else name, found)
+
+
+def _list(spec: _Spec, value: Any, path: str, found: list[str]) -> None:
+    if not isinstance(value, list):
+        _fail(spec, value, path, "be a list", found)
+        return
+    _size(spec, len(value), value, path, "length", found)
+    item: _Spec = spec.item  # type: ignore[assignment]
+    for index, element in enumerate(value):
+        item.check(item, element, f"{path}[{index}]", found)
+
+
+def _map(spec: _Spec, value: Any, path: str, found: list[str]) -> None:
+    if not isinstance(value, dict):
+        _fail(spec, value, path, "be a map", found)
+        return
+    _size(spec, len(value), value, path, "length", found)
+    key: _Spec = spec.key  # type: ignore[assignment]
+    item: _Spec = spec.value  # type: ignore[assignment]
+    for name, element in value.items():
+        key.check(key, name, f"{path} key", found)
+        item.check(item, element, f"{path}.{name}", found)
+
+
+def _string(spec: _Spec, value: Any, path: str, found: list[str]) -> None:
+    if not isinstance(value, str):
+        _fail(spec, value, path, "be a string", found)
+        return
+    low, high = spec.low, spec.high
+    if (low is not None and len(value) < low) or (high is not None and len(value) > high):
+        _size(spec, len(value), value, path, "length", found)
+    if spec.enum is not None and value not in spec.enum:
+        _fail(spec, value, path, f"satisfy enum value set: [{spec.enum_text}]", found)
+    if spec.pattern is not None and spec.pattern.search(value) is None:
+        _fail(spec, value, path, f"satisfy regular expression pattern: {spec.pattern_text}", found)
+    if spec.json:
+        try:
+            orjson.loads(value)
+        except orjson.JSONDecodeError:
+            _fail(spec, value, path, "be a valid JSON document", found)
+
+
+def _integer(spec: _Spec, value: Any, path: str, found: list[str]) -> None:
+    if not isinstance(value, int) or isinstance(value, bool):
+        _fail(spec, value, path, "be an integer", found)
+    else:
+        _size(spec, value, value, path, "value", found)
+
+
+def _number(spec: _Spec, value: Any, path: str, found: list[str]) -> None:
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        _fail(spec, value, path, "be a number", found)
+    else:
+        _size(spec, value, value, path, "value", found)
+
+
+def _of_type(wanted: type, rule: str) -> _Check:
+    def check(spec: _Spec, value: Any, path: str, found: list[str]) -> None:
+        if not isinstance(value, wanted):
+            _fail(spec, value, path, rule, found)
+
+    return check
+
+
+def _anything(spec: _Spec, value: Any, path: str, found: list[str]) -> None:
+    """Shapes with no constraint of their own (documents)."""
+
+
+_CHECKS: dict[str, _Check] = {
+    "string": _string,
+    "structure": _structure,
+    "list": _list,
+    "map": _map,
+    "integer": _integer,
+    "long": _integer,
+    "double": _number,
+    "float": _number,
+    "boolean": _of_type(bool, "be a boolean"),
+    "timestamp": _of_type(datetime, "be a timestamp (epoch seconds or ISO 8601)"),
+    "blob": _of_type(bytes, "be base64-encoded binary data"),
+}
 
 
 def _join(path: str, name: str) -> str:
