@@ -50,7 +50,7 @@ _VALIDATION_ERRORS: tuple[type[ServiceError], ...] = (
     InvalidParameterException,
     InvalidRequestException,
 )
-#: routes remembered before the memo starts over
+#: routes (and callers' tenants) remembered before the memo starts over
 _ROUTES_REMEMBERED = 10_000
 _INTERNAL_ERRORS = {"customer-profiles": InternalServerException, "connect": InternalServiceException}
 
@@ -77,13 +77,14 @@ class Gateway:
         self.services = {name: _service(name) for name in SERVICES}
         self._request_ids = _RequestIds()
         self._routes: dict[tuple[str | None, str, str, str], tuple[_Service, tuple[OperationModel, dict[str, str]]]] = {}
+        self._tenants: dict[tuple[str | None, str | None], Tenant] = {}
 
     def handle(self, request: HttpRequest) -> HttpResponse:
         request_id = self._request_ids.next()
         service: _Service | None = None
         try:
-            caller = read_caller(request)
-            service, found = self._route(request, caller.signing_name)
+            access_key, region, signing_name = read_caller(request)
+            service, found = self._route(request, signing_name)
             operation, labels = found
             params = parse_request(operation, request, labels)
             errors = service.validator.errors(operation.input_shape, params)
@@ -95,11 +96,7 @@ class Gateway:
                     f"{operation.name} of {service.model.metadata['serviceFullName']} is not "
                     "implemented by openprofiles yet"
                 )
-            settings = self.app.settings
-            tenant = Tenant(
-                account_for(caller.access_key, settings.accounts, settings.default_account),
-                caller.region or settings.default_region,
-            )
+            tenant = self._tenants.get((access_key, region)) or self._tenant(access_key, region)
             ctx = RequestContext(tenant, request_id, service.name, operation.name, self.app)
             result = handler(ctx, params)
             return serialize_result(operation, result, request_id)
@@ -113,6 +110,19 @@ class Gateway:
                 internal(f"An internal error occurred (request {request_id})"),
                 request_id,
             )
+
+    def _tenant(self, access_key: str | None, region: str | None) -> Tenant:
+        """The account and region a caller acts in; remembered by (access key, region), as a
+        client sends the same ones call after call."""
+        settings = self.app.settings
+        tenant = Tenant(
+            account_for(access_key, settings.accounts, settings.default_account),
+            region or settings.default_region,
+        )
+        if len(self._tenants) >= _ROUTES_REMEMBERED:
+            self._tenants.clear()
+        self._tenants[(access_key, region)] = tenant
+        return tenant
 
     def _route(
         self, request: HttpRequest, signing_name: str | None

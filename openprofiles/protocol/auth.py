@@ -9,7 +9,6 @@ server trusts the caller about who it is; it is meant for test rigs and private 
 from __future__ import annotations
 
 import re
-from typing import NamedTuple
 
 from openprofiles.protocol.messages import HttpRequest
 
@@ -18,10 +17,9 @@ _HOST = re.compile(r"^([a-z-]+)\.([a-z0-9-]+)\.amazonaws\.com")
 _ACCOUNT_KEY = re.compile(r"^\d{12}$")
 
 
-class Caller(NamedTuple):
-    access_key: str | None
-    region: str | None
-    signing_name: str | None
+#: (access key, region, signing name) of a request, each None when absent; a plain tuple, as it
+#: is unpacked at once
+Caller = tuple[str | None, str | None, str | None]
 
 
 def read_caller(request: HttpRequest) -> Caller:
@@ -31,11 +29,11 @@ def read_caller(request: HttpRequest) -> Caller:
         credential = request.query().get("X-Amz-Credential", [""])[0]
         found = _SCOPE.search(f"Credential={credential}")
     if found is not None:
-        return Caller._make(found.groups())
+        return found.groups()  # type: ignore[return-value]
     host = _HOST.match(request.header("host") or "")
     if host is not None:
-        return Caller(None, host.group(2), host.group(1))
-    return Caller(None, None, None)
+        return None, host.group(2), host.group(1)
+    return None, None, None
 
 
 def account_for(access_key: str | None, accounts: dict[str, str], default: str) -> str:

@@ -108,12 +108,12 @@ def describe(conn: Connection, account_id: str, region: str, name: str, arn: str
     """What GetDomain shows, in one statement: the domain's columns it shows (``_SHOWN``), with
     ``stats`` (as ``stats`` gives them) and ``tags`` (a dict) added; None when there is no such
     domain."""
-    rows = _DESCRIBE.dicts(conn, {"account_id": account_id, "region": region, "name": name, "arn": arn})
+    rows = _DESCRIBE.rows(conn, {"account_id": account_id, "region": region, "name": name, "arn": arn})
     if not rows:
         return None
-    described = _decode(rows[0])
-    described["stats"] = stats_store.as_stats(*[described.pop(c) for c in _COUNTERS])
-    tags_text = described["tags"]
+    *shown, profiles, objects, size, extra, tags_text = rows[0]
+    described = _decode(dict(zip(_SHOWN, shown, strict=True)))
+    described["stats"] = stats_store.as_stats(profiles, objects, size, extra)
     described["tags"] = orjson.loads(tags_text) if tags_text else {}
     return described
 
