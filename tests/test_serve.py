@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -11,7 +13,9 @@ import time
 import boto3
 import pytest
 
+from openprofiles.app import build_app
 from openprofiles.config import Settings, default_db_path, parse_accounts
+from openprofiles.http.asgi import build_asgi
 from tests.conftest import CLIENT_CONFIG, free_port, wait_healthy
 
 
@@ -118,3 +122,31 @@ def test_configured_account_map(tmp_path):
     finally:
         process.terminate()
         process.communicate(timeout=15)
+
+
+
+def test_a_body_that_arrives_in_several_messages_is_read_whole():
+    """The ASGI adapter joins a request body that the server hands over in several messages."""
+    app = build_app(Settings(db="memory"))
+    asgi = build_asgi(app)
+    body = b'{"DefaultExpirationDays": 7, "Tags": {"team": "' + b"x" * 200 + b'"}}'
+    parts = [body[:10], body[10:100], body[100:]]
+    messages = [{"type": "http.request", "body": part, "more_body": i < len(parts) - 1}
+                for i, part in enumerate(parts)]
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        return messages.pop(0)
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": "POST", "path": "/domains/joined", "raw_path": b"/domains/joined",
+             "query_string": b"", "headers": [(b"content-type", b"application/json")]}
+    try:
+        asyncio.run(asgi(scope, receive, send))
+        assert sent[0]["status"] == 200, sent
+        assert json.loads(sent[1]["body"])["Tags"] == {"team": "x" * 200}
+        assert messages == []
+    finally:
+        app.close()

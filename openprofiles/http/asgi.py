@@ -48,19 +48,21 @@ def build_asgi(app: App) -> Callable[[Scope, Receive, Send], Awaitable[None]]:
             )
             await _send(send, 200, {"content-type": "application/json"}, body)
             return
-        chunks = []
-        more = True
-        while more:
-            message = await receive()
-            chunks.append(message.get("body", b""))
-            more = message.get("more_body", False)
+        message = await receive()
+        body = message.get("body", b"")
+        if message.get("more_body", False):
+            chunks = [body]
+            while message.get("more_body", False):
+                message = await receive()
+                chunks.append(message.get("body", b""))
+            body = b"".join(chunks)
         raw_path = scope.get("raw_path") or scope["path"].encode()
         request = HttpRequest(
-            method=scope["method"],
-            raw_path=raw_path.decode("latin-1"),
-            query_string=scope.get("query_string", b"").decode("latin-1"),
-            headers={k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]},
-            body=b"".join(chunks),
+            scope["method"],
+            raw_path.decode("latin-1"),
+            scope.get("query_string", b"").decode("latin-1"),
+            {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]},
+            body,
         )
         if inline:
             response = app.gateway.handle(request)
