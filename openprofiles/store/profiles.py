@@ -48,7 +48,7 @@ _FIND = Query(
 #: a profile may hold a value twice (from its own fields and from an object): the holders are a
 #: set of row ids, looked up in id order (no sort or de-duplication of whole rows)
 _HOLDERS_PAGE = Query(
-    select(profiles)
+    select(profiles.c.id, profiles.c.profile_id, profiles.c.document)
     .where(
         profiles.c.id.in_(
             select(profile_keys.c.profile_pk).where(
@@ -179,9 +179,13 @@ def delete_profile(conn: Connection, pk: int) -> None:
 def holders_page(
     conn: Connection, domain_id: int, key_name: str, key_value: str, after: int | None, limit: int
 ) -> list[dict[str, Any]]:
-    """The profiles holding a key value, in id order after ``after``, at most ``limit``."""
+    """The profiles holding a key value, in id order after ``after``, at most ``limit``: what a
+    search shows of each (``id``, ``profile_id`` and the parsed ``document``)."""
     params = {"domain_id": domain_id, "key_name": key_name, "key_value": key_value, "after": after or 0, "limit": limit}
-    return [_decode(row) for row in _HOLDERS_PAGE.dicts(conn, params)]
+    return [
+        {"id": pk, "profile_id": profile_id, "document": orjson.loads(document)}
+        for pk, profile_id, document in _HOLDERS_PAGE.rows(conn, params)
+    ]
 
 
 def find(conn: Connection, domain_id: int, key_name: str, key_value: str) -> list[int]:
