@@ -47,21 +47,30 @@ _FIND = Query(
 )
 #: a profile may hold a value twice (from its own fields and from an object): the holders are a
 #: set of row ids, looked up in id order (no sort or de-duplication of whole rows)
-_HOLDERS_PAGE = Query(
-    select(profiles.c.id, profiles.c.profile_id, profiles.c.document)
+_HOLDER_KEY = (
+    profile_keys.c.domain_id == bindparam("domain_id"),
+    profile_keys.c.key_name == bindparam("key_name"),
+    profile_keys.c.key_value == bindparam("key_value"),
+)
+_HOLDER_COLUMNS = (profiles.c.id, profiles.c.profile_id, profiles.c.document)
+#: A profile holds a value once or twice (from its document and from an object). SQLite walks the
+#: key's index in profile order and groups the twice-held (no sort, a third faster than ``IN``);
+#: PostgreSQL plans the ``IN`` as the same walk.
+_HOLDERS_PAGE = Query({
+    "sqlite": select(*_HOLDER_COLUMNS)
+    .select_from(profile_keys.join(profiles, profiles.c.id == profile_keys.c.profile_pk))
+    .where(*_HOLDER_KEY, profile_keys.c.profile_pk > bindparam("after"))
+    .group_by(profile_keys.c.profile_pk)
+    .order_by(profile_keys.c.profile_pk)
+    .limit(bindparam("limit")),
+    "postgresql": select(*_HOLDER_COLUMNS)
     .where(
-        profiles.c.id.in_(
-            select(profile_keys.c.profile_pk).where(
-                profile_keys.c.domain_id == bindparam("domain_id"),
-                profile_keys.c.key_name == bindparam("key_name"),
-                profile_keys.c.key_value == bindparam("key_value"),
-            )
-        ),
+        profiles.c.id.in_(select(profile_keys.c.profile_pk).where(*_HOLDER_KEY)),
         profiles.c.id > bindparam("after"),
     )
     .order_by(profiles.c.id)
-    .limit(bindparam("limit"))
-)
+    .limit(bindparam("limit")),
+})
 _INSERT = Query(
     insert(profiles)
     .values({c: bindparam(c) for c in ("domain_id", "profile_id", "document", "provenance", "size", "created_at", "updated_at")})

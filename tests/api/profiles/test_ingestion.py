@@ -156,6 +156,30 @@ def test_objects_create_join_and_replace(profiles, domain):
     )
 
 
+def test_a_value_held_from_the_document_and_from_objects_finds_the_profile_once(profiles, domain):
+    """_email is indexed from the profile's EmailAddress and from each object's PROFILE key: a
+    search by it, on one page or several, lists the profile once."""
+    ticket_type(
+        profiles, domain,
+        fields={"email": {"Source": "_source.email", "Target": "_profile.EmailAddress",
+                          "ContentType": "EMAIL_ADDRESS"}},
+        keys={"ticketRef": [{"StandardIdentifiers": ["UNIQUE"], "FieldNames": ["ticketId"]}],
+              "_email": [{"StandardIdentifiers": ["PROFILE"], "FieldNames": ["email"]}]},
+    )
+    for n, email in enumerate(["twice@example.com", "other@example.com", "twice@example.com"]):
+        put(profiles, domain, {"id": f"t{n}", "email": email})
+    profiles.create_profile(DomainName=domain, EmailAddress="twice@example.com")
+    assert len(search_ids(profiles, domain, "_email", "twice@example.com")) == 2
+    first = profiles.search_profiles(DomainName=domain, KeyName="_email",
+                                     Values=["twice@example.com"], MaxResults=1)
+    second = profiles.search_profiles(DomainName=domain, KeyName="_email",
+                                      Values=["twice@example.com"], MaxResults=1,
+                                      NextToken=first["NextToken"])
+    pages = [first["Items"][0]["ProfileId"], second["Items"][0]["ProfileId"]]
+    assert sorted(pages) == sorted(search_ids(profiles, domain, "_email", "twice@example.com"))
+    assert "NextToken" not in second
+
+
 def test_the_whole_object_is_stored(profiles, domain):
     ticket_type(profiles, domain)
     record = {
