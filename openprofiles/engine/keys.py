@@ -85,6 +85,15 @@ def key_content_types(conn: Connection, domain_id: int, key_name: str) -> tuple[
     return type_store.registered_key_type(conn, domain_id, key_name) or ("STRING",)
 
 
+def normalizer_of_predefined(key_name: str) -> Callable[[str], str | None] | None:
+    """How a predefined key's values are normalized when that needs nothing of the domain (every
+    predefined key but phone numbers, which take the domain's region); None for the others."""
+    content_type = KEY_CONTENT_TYPES.get(key_name)
+    if content_type is None or content_type == "PHONE_NUMBER":
+        return None
+    return lambda value: normalize(value, content_type)
+
+
 def normalizer(conn: Connection, domain: dict[str, Any], key_name: str) -> Callable[[str], str | None]:
     """How to normalize a value of this key as its stored values were. A key over several
     fields is matched by its parts joined with one space."""

@@ -13,8 +13,10 @@ from typing import Any
 
 from sqlalchemy import Connection, Select, and_, intersect, or_, select, union
 
-from openprofiles.engine.keys import PROFILE_ID_KEY, normalizer
+from openprofiles.engine.domains import domain_scope
+from openprofiles.engine.keys import PROFILE_ID_KEY, normalizer, normalizer_of_predefined
 from openprofiles.engine.profiles import render
+from openprofiles.engine.tenancy import Tenant
 from openprofiles.store import profiles as store
 from openprofiles.store.pagination import decode_token, encode_token
 from openprofiles.store.schema import profile_keys, profiles
@@ -48,10 +50,14 @@ def _conditions(conn: Connection, domain: dict[str, Any], asked: list[tuple[str,
 
 
 def _single_value_page(
-    conn: Connection, domain_id: int, name: str, value: str, raw: str, after: int | None, limit: int
+    conn: Connection, tenant: Tenant, domain_name: str, name: str, value: str, raw: str,
+    after: int | None, limit: int,
 ) -> tuple[list[dict[str, Any]], str | None]:
-    """The usual search, one key and one value: one indexed query answers it whole."""
-    rows = store.holders_page(conn, domain_id, name, value, after, limit + 1)
+    """The usual search, one key and one value: one indexed query answers it whole, the
+    domain's name included (a page with no profile checks that the domain is there)."""
+    rows = store.holders_page(conn, tenant.account_id, tenant.region, domain_name, name, value, after, limit + 1)
+    if not rows:
+        domain_scope(conn, tenant, domain_name)
     found_by = [{"KeyName": name, "Values": [raw]}]
     items = [render(row, found_by) for row in rows[:limit]]
     return items, encode_token("search", [rows[limit - 1]["id"]]) if len(rows) > limit else None
@@ -59,19 +65,28 @@ def _single_value_page(
 
 def search_profiles(
     conn: Connection,
-    domain: dict[str, Any],
+    tenant: Tenant,
+    domain_name: str,
     asked: list[tuple[str, list[str]]],
     logical_operator: str,
     token: str | None,
     max_results: int,
 ) -> tuple[list[dict[str, Any]], str | None]:
-    """One page of the profiles that match, and the token of the next page."""
+    """One page of the profiles that match, and the token of the next page; or
+    ResourceNotFoundException when there is no such domain."""
     after = decode_token("search", token, 1)[0] if token else None
+    if len(asked) == 1 and len(asked[0][1]) == 1 and asked[0][0] != PROFILE_ID_KEY:
+        name, (raw,) = asked[0]
+        normalize = normalizer_of_predefined(name)
+        value = normalize(raw) if normalize is not None else None
+        if value:
+            return _single_value_page(conn, tenant, domain_name, name, value, raw, after, max_results)
+    domain = domain_scope(conn, tenant, domain_name)
     conditions = _conditions(conn, domain, asked)
     if len(conditions) == 1 and len(conditions[0][1]) == 1 and conditions[0][0] != PROFILE_ID_KEY:
         name, pairs = conditions[0]
         (value, raw), = pairs.items()
-        return _single_value_page(conn, domain["id"], name, value, raw, after, max_results)
+        return _single_value_page(conn, tenant, domain_name, name, value, raw, after, max_results)
     selects = [_matching(domain["id"], name, list(pairs)) for name, pairs in conditions if pairs]
     if not selects or (logical_operator == "AND" and len(selects) < len(conditions)):
         return [], None

@@ -25,6 +25,7 @@ from sqlalchemy.sql import Select
 from openprofiles.store.query import Query, insert_ignoring_duplicates, run_many
 from openprofiles.store.schema import (
     calculated_observations,
+    domains,
     object_keys,
     profile_keys,
     profile_objects,
@@ -47,25 +48,37 @@ _FIND = Query(
 )
 #: a profile may hold a value twice (from its own fields and from an object): the holders are a
 #: set of row ids, looked up in id order (no sort or de-duplication of whole rows)
+_HOLDER_DOMAIN = (
+    domains.c.account_id == bindparam("account_id"),
+    domains.c.region == bindparam("region"),
+    domains.c.domain_name == bindparam("domain_name"),
+)
 _HOLDER_KEY = (
-    profile_keys.c.domain_id == bindparam("domain_id"),
     profile_keys.c.key_name == bindparam("key_name"),
     profile_keys.c.key_value == bindparam("key_value"),
 )
 _HOLDER_COLUMNS = (profiles.c.id, profiles.c.profile_id, profiles.c.document)
-#: A profile holds a value once or twice (from its document and from an object). SQLite walks the
-#: key's index in profile order and groups the twice-held (no sort, a third faster than ``IN``);
-#: PostgreSQL plans the ``IN`` as the same walk.
+#: The domain found by its name in the same statement. A profile holds a value once or twice
+#: (from its document and from an object). SQLite walks the key's index in profile order and
+#: groups the twice-held (no sort, a third faster than ``IN``); PostgreSQL plans the ``IN`` as
+#: the same walk.
 _HOLDERS_PAGE = Query({
     "sqlite": select(*_HOLDER_COLUMNS)
-    .select_from(profile_keys.join(profiles, profiles.c.id == profile_keys.c.profile_pk))
-    .where(*_HOLDER_KEY, profile_keys.c.profile_pk > bindparam("after"))
+    .select_from(
+        domains.join(profile_keys, profile_keys.c.domain_id == domains.c.id)
+        .join(profiles, profiles.c.id == profile_keys.c.profile_pk)
+    )
+    .where(*_HOLDER_DOMAIN, *_HOLDER_KEY, profile_keys.c.profile_pk > bindparam("after"))
     .group_by(profile_keys.c.profile_pk)
     .order_by(profile_keys.c.profile_pk)
     .limit(bindparam("limit")),
     "postgresql": select(*_HOLDER_COLUMNS)
     .where(
-        profiles.c.id.in_(select(profile_keys.c.profile_pk).where(*_HOLDER_KEY)),
+        profiles.c.id.in_(
+            select(profile_keys.c.profile_pk)
+            .join(domains, domains.c.id == profile_keys.c.domain_id)
+            .where(*_HOLDER_DOMAIN, *_HOLDER_KEY)
+        ),
         profiles.c.id > bindparam("after"),
     )
     .order_by(profiles.c.id)
@@ -186,11 +199,16 @@ def delete_profile(conn: Connection, pk: int) -> None:
 
 
 def holders_page(
-    conn: Connection, domain_id: int, key_name: str, key_value: str, after: int | None, limit: int
+    conn: Connection, account_id: str, region: str, domain_name: str, key_name: str, key_value: str,
+    after: int | None, limit: int,
 ) -> list[dict[str, Any]]:
-    """The profiles holding a key value, in id order after ``after``, at most ``limit``: what a
-    search shows of each (``id``, ``profile_id`` and the parsed ``document``)."""
-    params = {"domain_id": domain_id, "key_name": key_name, "key_value": key_value, "after": after or 0, "limit": limit}
+    """The profiles of the named domain holding a key value, in id order after ``after``, at
+    most ``limit``: what a search shows of each (``id``, ``profile_id``, the parsed
+    ``document``). No rows when there is no such domain."""
+    params = {
+        "account_id": account_id, "region": region, "domain_name": domain_name,
+        "key_name": key_name, "key_value": key_value, "after": after or 0, "limit": limit,
+    }
     return [
         {"id": pk, "profile_id": profile_id, "document": orjson.loads(document)}
         for pk, profile_id, document in _HOLDERS_PAGE.rows(conn, params)

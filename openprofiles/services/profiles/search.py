@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from openprofiles.engine.domains import domain_scope
 from openprofiles.engine.search import search_profiles as search
 from openprofiles.services.context import RequestContext
 from openprofiles.services.profiles import operation
@@ -17,9 +16,8 @@ def search_profiles(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
     asked = [(req["KeyName"], req["Values"])]
     asked += [(k["KeyName"], k["Values"]) for k in req.get("AdditionalSearchKeys", [])]
     with ctx.app.store.read() as conn:
-        domain = domain_scope(conn, ctx.tenant, req["DomainName"])
         items, token = search(
-            conn, domain, asked, req.get("LogicalOperator", "OR"), req.get("NextToken"),
-            req.get("MaxResults", _DEFAULT_PAGE),
+            conn, ctx.tenant, req["DomainName"], asked, req.get("LogicalOperator", "OR"),
+            req.get("NextToken"), req.get("MaxResults", _DEFAULT_PAGE),
         )
     return {"Items": items, "NextToken": token}

@@ -559,11 +559,15 @@ def test_search_takes_at_most_four_additional_keys(profiles, domain):
     )
 
 
-def test_search_in_unknown_domain_is_not_found(profiles, unique):
+@pytest.mark.parametrize(
+    ("key", "values"),
+    [("_email", ["a@example.com"]), ("_email", ["a@example.com", "b@example.com"]),
+     ("_phone", ["+14155550100"]), ("custom", ["x"]), ("_email", ["   "]), ("_profileId", ["p"])],
+)
+def test_search_in_unknown_domain_is_not_found(profiles, unique, key, values):
+    """Whichever way the search is answered (one statement for the usual one key and value)."""
     with pytest.raises(ClientError) as excinfo:
-        profiles.search_profiles(
-            DomainName=unique("missing"), KeyName="_email", Values=["a@example.com"]
-        )
+        profiles.search_profiles(DomainName=unique("missing"), KeyName=key, Values=values)
     assert error_of(excinfo)[::2] == ("ResourceNotFoundException", 404)
 
 
