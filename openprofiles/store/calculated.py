@@ -100,9 +100,11 @@ def observations(conn: Connection, definition_id: int, profile_pk: int, now: flo
 
 
 def replace_observations(conn: Connection, object_pks: list[int], rows: list[dict[str, Any]]) -> None:
-    """Make ``rows`` the observations of the objects ``object_pks`` (every column of
-    calculated_observations in each row)."""
-    if len(object_pks) == 1:
+    """Make ``rows`` the observations of the objects ``object_pks`` and of new objects (every
+    column of calculated_observations in each row)."""
+    if not object_pks:
+        pass
+    elif len(object_pks) == 1:
         _DROP_OF_OBJECT.run(conn, {"pk": object_pks[0]})
     else:
         for start in range(0, len(object_pks), 500):

@@ -43,13 +43,17 @@ from openprofiles.store import calculated as store
 
 @dataclass(frozen=True, slots=True)
 class Written:
-    """An object as it was just written: its rows' ids, its JSON text, its write and expiry time."""
+    """An object as it was just written: its rows' ids, its JSON text, its write and expiry
+    time; the text parsed, when the writer has it; and whether the object is new (so it has no
+    observations to replace)."""
 
     object_pk: int
     profile_pk: int
     text: str
     ingested_at: float
     expires_at: float | None
+    document: dict[str, Any] | None = None
+    fresh: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,12 +105,13 @@ def on_objects_stored(
         return
     rows = []
     for item in written:
-        stored = StoredObject(item.object_pk, orjson.loads(item.text), item.ingested_at)
+        document = item.document if item.document is not None else orjson.loads(item.text)
+        stored = StoredObject(item.object_pk, document, item.ingested_at)
         for definition, reader in cached[1]:
             seen = observe(definition, reader, stored)
             if seen is not None:
                 rows.append(_row(domain, definition, item.profile_pk, seen, item.expires_at))
-    store.replace_observations(conn, [item.object_pk for item in written], rows)
+    store.replace_observations(conn, [item.object_pk for item in written if not item.fresh], rows)
 
 
 def rebuild(conn: Connection, domain: dict[str, Any], definition: Definition) -> None:
