@@ -91,7 +91,8 @@ def evaluate(object_type: ObjectType, text: str, default_region: str) -> Evaluat
         )
     if not any(key_values.get(k) for k in object_type.keys if k.is_profile):
         raise BadRequestException(f"Object has no value for any PROFILE key of {object_type.name}")
-    return Evaluated(text, record, values, key_values, unique, _source_timestamp(object_type, values))
+    stamp = _source_timestamp(object_type, values)
+    return Evaluated(text, record, values, key_values, unique, stamp)
 
 
 NO_PROFILE = "No profile matches the object's PROFILE keys, and its object type may not create one"
@@ -149,7 +150,9 @@ def put_profile_object(
     object_store.replace_keys(
         conn, domain["id"], object_pk, [(k.name, v) for k, v in key_values.items()], fresh=existing is None
     )
-    written = Written(object_pk, profile_pk, text, stamp_now, expires_at, found.record, fresh=existing is None)
+    written = Written(
+        object_pk, profile_pk, text, stamp_now, expires_at, found.record, fresh=existing is None
+    )
     on_objects_stored(conn, domain, object_type.name, object_type.fields, [written])
     profile_store.add_keys(conn, domain["id"], profile_pk, found.kept_keys(created))
     if not created:

@@ -55,7 +55,9 @@ def _single_value_page(
 ) -> tuple[list[dict[str, Any]], str | None]:
     """The usual search, one key and one value: one indexed query answers it whole, the
     domain's name included (a page with no profile checks that the domain is there)."""
-    rows = store.holders_page(conn, tenant.account_id, tenant.region, domain_name, name, value, after, limit + 1)
+    rows = store.holders_page(
+        conn, tenant.account_id, tenant.region, domain_name, name, value, after, limit + 1
+    )
     if not rows:
         domain_scope(conn, tenant, domain_name)
     found_by = [{"KeyName": name, "Values": [raw]}]

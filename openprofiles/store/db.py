@@ -3,8 +3,9 @@
 Every API call that writes runs in one transaction, ``transaction()``; a call that only reads
 uses ``read()``, which sends its statements without BEGIN and COMMIT: each statement reads what
 was committed when it began, on either database (see ``read``); a job that needs one view of a
-whole domain uses ``snapshot()``. On SQLite a writing transaction starts with ``BEGIN IMMEDIATE``, so two
-writers queue for the lock up front instead of failing when a reader upgrades; the database runs
+whole domain uses ``snapshot()``. On SQLite a writing transaction starts with
+``BEGIN IMMEDIATE``, so two writers queue for the lock up front instead of failing when a
+reader upgrades; the database runs
 in WAL mode, so readers never wait for writers, and the log is copied back into the database
 file by a background thread (store/checkpoints.py). The in-memory database (``sqlite://``) is a
 single connection shared by all threads, so its transactions are serialized by a lock.
@@ -215,8 +216,9 @@ class Store:
 class _SqliteTransaction:
     """A transaction on the calling thread's SQLite connection, with BEGIN and COMMIT sent
     straight to the driver: Core's transaction objects, and generator-based context managers,
-    cost more than a short call's work. A Core statement run inside joins this transaction (see
-    the engine's ``begin`` listener), and Core's own bookkeeping is closed with it. A COMMIT
+    cost more than a short call's work. A read (``begin`` empty) sends no BEGIN: its statements
+    run each in its own implicit transaction. A Core statement run inside joins this transaction
+    (see the engine's ``begin`` listener), and Core's own bookkeeping is closed with it. A COMMIT
     that fails rolls back, so the connection is ready for the next call."""
 
     __slots__ = ("store", "begin", "conn", "driver", "changes")
