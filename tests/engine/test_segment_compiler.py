@@ -377,6 +377,24 @@ def test_subqueries_come_after_the_cheap_terms(shoppers: Any) -> None:
             assert text.index(field) < text.index("calculated_observations"), groups
 
 
+def test_terms_outside_a_negation_are_not_wrapped(world: Any) -> None:
+    """Only a term that a NOT covers (NONE, EXCLUSIVE, NOT_BETWEEN) keeps its COALESCE; the
+    others run bare (the members, with missing values, are tested above)."""
+    store, domain, _ = world
+    plain = {"Groups": [{"Type": "ANY", "Dimensions": [ANN, dim(BirthDate=op("BEFORE", "1989-01-01"))]}]}
+    negated = {"Groups": [{"Type": "NONE", "Dimensions": [ANN]}]}
+    excluded = one(dim(FirstName=op("EXCLUSIVE", "Ann")))
+    with store.read() as conn:
+        def sql(groups: dict[str, Any]) -> str:
+            found = lookups(conn, domain, None, NOW)
+            query = segment_query(domain["id"], groups, "SegmentGroups", conn.dialect.name, found)
+            return str(query.compile(conn)).lower()
+
+        assert "coalesce" not in sql(plain)
+        assert "coalesce" in sql(negated)
+        assert "coalesce" in sql(excluded)
+
+
 @pytest.mark.parametrize(
     ("dimension", "part", "problem"),
     [

@@ -46,7 +46,9 @@ definition of the domain is refused naming the part
 (``...Dimensions[1].CalculatedAttributes.<name>``).
 
 Every term is strictly true or false (COALESCE makes a NULL match false), so that NONE and the
-negative operators can negate it. SQLite evaluates the terms of an AND or an OR in order and
+negative operators can negate it. The terms that no NOT covers lose the COALESCE again
+(``_relaxed``): the query is a WHERE clause, which keeps only the rows that are true, and through
+AND and OR alone an unknown match decides that as a false one would. SQLite evaluates the terms of an AND or an OR in order and
 stops at the first that decides it, so the terms that run a subquery (calculated attributes)
 come last at every level: they run only for the profiles the cheap terms leave in.
 """
@@ -74,7 +76,8 @@ from sqlalchemy import (
     true,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.sql import ColumnElement, Select, visitors
+from sqlalchemy.sql import ColumnElement, Select, functions, operators, visitors
+from sqlalchemy.sql.elements import AsBoolean, BooleanClauseList, False_, Grouping
 from sqlalchemy.sql.selectable import ScalarSelect
 
 from openprofiles.engine.calculated import sql as calculated_sql
@@ -130,7 +133,7 @@ def segment_query(
     ``own_name``: the name the definition is (being) stored under, so that a source segment
     leading back to it is refused as a cycle."""
     stack = () if own_name is None else (own_name,)
-    predicate = _Compiler(dialect, lookups).segment(groups, path, stack)
+    predicate = _relaxed(_Compiler(dialect, lookups).segment(groups, path, stack))
     return select(profiles.c.id, profiles.c.profile_id).where(profiles.c.domain_id == domain_id, predicate)
 
 
@@ -393,6 +396,23 @@ def _ordered(operator: str, bounds: list[Any], path: str) -> list[Any]:
     if operator in _TWO_VALUES and bounds[0] > bounds[1]:
         raise SegmentError(f"{path}.Values", f"{operator} needs the lower bound first")
     return bounds
+
+
+def _relaxed(predicate: Predicate) -> Predicate:
+    """The predicate with its strict terms (``_strict``) that no NOT covers made plain matches
+    again (see the module's docstring): a COALESCE per term costs the row scan a few percent."""
+    if isinstance(predicate, Grouping):
+        return _relaxed(predicate.element)
+    if isinstance(predicate, AsBoolean) and predicate.operator is operators.is_true:
+        return _relaxed(predicate.element)  # "= 1" of a Boolean value ("= 0" is a NOT)
+    if isinstance(predicate, BooleanClauseList) and predicate.operator in (operators.and_, operators.or_):
+        parts = [_relaxed(part) for part in predicate.clauses]
+        return and_(*parts) if predicate.operator is operators.and_ else or_(*parts)
+    if isinstance(predicate, functions.coalesce):
+        match, otherwise = predicate.clauses.clauses
+        if isinstance(otherwise, False_):
+            return _relaxed(match)
+    return predicate
 
 
 def _strict(match: Predicate) -> Predicate:
