@@ -463,7 +463,7 @@ def signature_holders(
     at a level (the match of a profile in a stored group, else None), by the index's primary
     key; at most ``most`` + 1 rows, so more than ``most`` means the guard skips it."""
     params = {"domain_id": domain_id, "level": level, "signature": signature, "limit": most + 1}
-    return [tuple(row) for row in _HOLDERS.rows(conn, params)]  # type: ignore[misc]
+    return _HOLDERS.rows(conn, params)  # the drivers' rows are tuples
 
 
 def group_of(conn: Connection, domain_id: int, profile_id: str) -> tuple[str, int] | None:

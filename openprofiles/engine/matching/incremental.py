@@ -5,7 +5,9 @@ document, and the domain's RuleBasedMatching is enabled and ACTIVE, :func:`on_pr
 (called in the writer's transaction):
 
 1. replaces the profile's rows of the signature index with its signatures at every level that may
-   match (levels above MaxAllowedRuleLevelForMatching are not indexed, as in the full pass);
+   match (levels above MaxAllowedRuleLevelForMatching are not indexed, as in the full pass); a
+   created profile is indexed after step 2, so its lookups do not meet its own rows (the guard
+   counts it all the same);
 2. places the profile, unless it is in a living group already: level by level (1 first), the
    other existing holders of its signatures at that level are looked up by the index's primary
    key (domain_id, level, signature), leaving out a signature held by more than 500 profiles (the
@@ -63,11 +65,12 @@ def on_profile_written(
         return  # not matching, or a full pass has yet to index the domain
     rules = _rules(orjson.dumps(config, option=orjson.OPT_SORT_KEYS))
     found = signatures(rules, document, domain["phone_region"])
-    if created:  # a new row id has no signatures to replace
+    if created:  # a new row id: no signatures to replace, nor its own to find among the holders
+        _place(conn, domain["id"], pk, profile_id, found, created)
         store.add_signatures(conn, domain["id"], [(level, signature, pk) for level, signature in found])
     else:
         store.replace_profile_signatures(conn, domain["id"], pk, found)
-    _place(conn, domain["id"], pk, profile_id, found, created)
+        _place(conn, domain["id"], pk, profile_id, found, created)
 
 
 @functools.lru_cache(maxsize=256)
@@ -86,8 +89,9 @@ def _place(
         holders: dict[str, tuple[str, int] | None] = {}
         for signature in sorted(s for lvl, s in found if lvl == level):
             rows = store.signature_holders(conn, domain_id, level, signature, GUARD)
-            if len({row[0] for row in rows}) > GUARD:
-                continue  # the low-cardinality guard
+            # the low-cardinality guard, counting the profile (a created one is not indexed yet)
+            if len({row[0] for row in rows}) + created > GUARD:
+                continue
             for hpk, holder, match_id, rule_level in rows:
                 if hpk != pk and (holders.get(holder) is None):
                     holders[holder] = (match_id, rule_level) if match_id else None  # type: ignore[assignment]
