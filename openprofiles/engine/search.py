@@ -51,14 +51,15 @@ def _conditions(conn: Connection, domain: dict[str, Any], asked: list[tuple[str,
 
 def _single_value_page(
     conn: Connection, tenant: Tenant, domain_name: str, name: str, value: str, raw: str,
-    after: int | None, limit: int,
+    after: int | None, limit: int, domain_found: bool = False,
 ) -> tuple[list[dict[str, Any]], str | None]:
     """The usual search, one key and one value: one indexed query answers it whole, the
-    domain's name included (a page with no profile checks that the domain is there)."""
+    domain's name included (a page with no profile checks that the domain is there, unless the
+    caller has found it already)."""
     rows = store.holders_page(
         conn, tenant.account_id, tenant.region, domain_name, name, value, after, limit + 1
     )
-    if not rows:
+    if not rows and not domain_found:
         domain_scope(conn, tenant, domain_name)
     found_by = [{"KeyName": name, "Values": [raw]}]
     items = [render(row, found_by) for row in rows[:limit]]
@@ -88,7 +89,9 @@ def search_profiles(
     if len(conditions) == 1 and len(conditions[0][1]) == 1 and conditions[0][0] != PROFILE_ID_KEY:
         name, pairs = conditions[0]
         (value, raw), = pairs.items()
-        return _single_value_page(conn, tenant, domain_name, name, value, raw, after, max_results)
+        return _single_value_page(
+            conn, tenant, domain_name, name, value, raw, after, max_results, domain_found=True
+        )
     selects = [_matching(domain["id"], name, list(pairs)) for name, pairs in conditions if pairs]
     if not selects or (logical_operator == "AND" and len(selects) < len(conditions)):
         return [], None

@@ -5,8 +5,8 @@ also enforces ``max``, ``pattern``, ``enum``, numeric ranges, list and map sizes
 structures, so we walk the shape and check them all. AWS patterns use ``\\p{L}`` and friends,
 which only the ``regex`` package reads; the others are compiled with ``re``, which matches them
 alike in half the time (a test holds the two to the same answers). Like Smithy patterns they are
-not implicitly anchored. Every violation is reported with the member's path (``Fields.email.Source``,
-``Keys.k[0].FieldNames``) in the wording AWS services use.
+not implicitly anchored. Every violation is reported with the member's path
+(``Fields.email.Source``, ``Keys.k[0].FieldNames``) in the wording AWS services use.
 """
 
 from __future__ import annotations
@@ -139,21 +139,26 @@ def _structure(spec: _Spec, value: Any, path: str, found: list[str]) -> None:
                 member.check(member, item, f"{path}.{name}" if path else name, found)
 
 
-def _list(spec: _Spec, value: Any, path: str, found: list[str]) -> None:
-    if not isinstance(value, list):
-        _fail(spec, value, path, "be a list", found)
-        return
+def _sized(spec: _Spec, value: Any, wanted: type, rule: str, path: str, found: list[str]) -> bool:
+    """Whether a list or map is one (its length checked too), so that its items are checked."""
+    if not isinstance(value, wanted):
+        _fail(spec, value, path, rule, found)
+        return False
     _size(spec, len(value), value, path, "length", found)
+    return True
+
+
+def _list(spec: _Spec, value: Any, path: str, found: list[str]) -> None:
+    if not _sized(spec, value, list, "be a list", path, found):
+        return
     item: _Spec = spec.item  # type: ignore[assignment]
     for index, element in enumerate(value):
         item.check(item, element, f"{path}[{index}]", found)
 
 
 def _map(spec: _Spec, value: Any, path: str, found: list[str]) -> None:
-    if not isinstance(value, dict):
-        _fail(spec, value, path, "be a map", found)
+    if not _sized(spec, value, dict, "be a map", path, found):
         return
-    _size(spec, len(value), value, path, "length", found)
     key: _Spec = spec.key  # type: ignore[assignment]
     item: _Spec = spec.value  # type: ignore[assignment]
     for name, element in value.items():

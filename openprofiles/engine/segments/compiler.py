@@ -48,9 +48,10 @@ definition of the domain is refused naming the part
 Every term is strictly true or false (COALESCE makes a NULL match false), so that NONE and the
 negative operators can negate it. The terms that no NOT covers lose the COALESCE again
 (``_relaxed``): the query is a WHERE clause, which keeps only the rows that are true, and through
-AND and OR alone an unknown match decides that as a false one would. SQLite evaluates the terms of an AND or an OR in order and
-stops at the first that decides it, so the terms that run a subquery (calculated attributes)
-come last at every level: they run only for the profiles the cheap terms leave in.
+AND and OR alone an unknown match decides that as a false one would. SQLite evaluates the terms
+of an AND or an OR in order and stops at the first that decides it, so the terms that run a
+subquery (calculated attributes) come last at every level: they run only for the profiles the
+cheap terms leave in.
 """
 
 from __future__ import annotations
