@@ -63,7 +63,7 @@ class _Service:
     validator: Validator
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _service(name: str) -> _Service:
     """A service's model with its compiled routes and validator: built once per process, as
     they derive from the model alone."""
@@ -104,12 +104,17 @@ class Gateway:
             return serialize_error(service.model if service else None, error, request_id)
         except Exception:
             log.exception("unexpected error in %s %s", request.method, request.raw_path)
-            internal = _INTERNAL_ERRORS[service.name if service else "customer-profiles"]
-            return serialize_error(
-                service.model if service else None,
-                internal(f"An internal error occurred (request {request_id})"),
-                request_id,
-            )
+            return _internal_error(service, request_id)
+
+    def uncommitted(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        """What a call answers instead of ``response`` when its commit failed after it ran (a
+        commit group, see store.db): the internal error of its service, under the same id."""
+        request_id = response.headers.get("x-amzn-requestid", "")
+        try:
+            service: _Service | None = self._route(request, read_caller(request)[2])[0]
+        except ServiceError:
+            service = None
+        return _internal_error(service, request_id)
 
     def _tenant(self, access_key: str | None, region: str | None) -> Tenant:
         """The account and region a caller acts in; remembered by (access key, region), as a
@@ -151,6 +156,15 @@ class Gateway:
         raise UnknownOperationException(
             f"No operation of {' or '.join(candidates)} matches {request.method} {request.raw_path}"
         )
+
+
+def _internal_error(service: _Service | None, request_id: str) -> HttpResponse:
+    internal = _INTERNAL_ERRORS[service.name if service else "customer-profiles"]
+    return serialize_error(
+        service.model if service else None,
+        internal(f"An internal error occurred (request {request_id})"),
+        request_id,
+    )
 
 
 class _RequestIds:

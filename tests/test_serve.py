@@ -150,3 +150,103 @@ def test_a_body_that_arrives_in_several_messages_is_read_whole():
         assert messages == []
     finally:
         app.close()
+
+
+
+AUTHORIZATION = (b"AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/us-east-1/profile/aws4_request, "
+                 b"SignedHeaders=host, Signature=0")
+
+
+async def _call(asgi, events: list[str], method: str, path: str, body: bytes = b"") -> dict:
+    """One request through the ASGI callable: the status, headers and JSON body of its answer;
+    ``events`` gets "answered" when its answer is sent."""
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+        if message["type"] == "http.response.body":
+            events.append("answered")
+
+    scope = {"type": "http", "method": method, "path": path, "raw_path": path.encode(), "query_string": b"",
+             "headers": [(b"content-type", b"application/json"), (b"authorization", AUTHORIZATION)]}
+    await asgi(scope, receive, send)
+    headers = {k.decode(): v.decode() for k, v in sent[0]["headers"]}
+    return {"status": sent[0]["status"], "headers": headers, "body": json.loads(sent[1]["body"] or b"{}")}
+
+
+@pytest.fixture
+def grouped(tmp_path, monkeypatch):
+    """An app on a SQLite file, its ASGI callable, and the events of a run: "commit" when a
+    commit group commits (or fails to), "answered" when a call's answer is sent."""
+    from openprofiles.store.db import CommitGroup
+
+    app = build_app(Settings(db=f"sqlite:///{tmp_path / 'grouped.db'}"))
+    events: list[str] = []
+    commit = CommitGroup.commit
+
+    def noted(group: CommitGroup) -> None:
+        events.append("commit")
+        commit(group)
+
+    monkeypatch.setattr(CommitGroup, "commit", noted)
+    yield app, build_asgi(app), events
+    app.close()
+
+
+def _domain_names(app) -> list[str]:
+    with app.store.read() as conn:
+        return [row[0] for row in conn.exec_driver_sql("SELECT domain_name FROM domains ORDER BY 1")]
+
+
+def _create_together(asgi, events: list[str], names: list[str]) -> list[dict]:
+    async def together() -> list[dict]:
+        return await asyncio.gather(*(
+            _call(asgi, events, "POST", f"/domains/{name}", b'{"DefaultExpirationDays": 7}')
+            for name in names
+        ))
+
+    return asyncio.run(together())
+
+
+def test_calls_that_arrive_together_are_committed_together_then_answered(grouped):
+    """On a SQLite file the server commits calls that arrive together at once (http.asgi), and
+    answers none before its commit; a read while no write is pending needs no commit."""
+    app, asgi, events = grouped
+    names = [f"grouped-{i}" for i in range(8)]
+    answers = _create_together(asgi, events, names)
+    assert [a["status"] for a in answers] == [200] * 8, answers
+    assert events == ["commit"] + ["answered"] * 8
+    assert _domain_names(app) == names
+    events.clear()
+    read = asyncio.run(_call(asgi, events, "GET", "/domains/grouped-0"))
+    assert read["status"] == 200 and read["body"]["DefaultExpirationDays"] == 7
+    assert events == ["answered"]
+
+
+def test_a_group_whose_commit_fails_answers_each_call_with_an_internal_error(grouped, monkeypatch):
+    from openprofiles.store.db import CommitGroup
+
+    app, asgi, events = grouped
+    commit = CommitGroup.commit
+
+    def disk_full(group: CommitGroup) -> None:
+        # what a failing COMMIT leaves: the transaction rolled back, the error raised
+        group.store.thread_connection().connection.driver_connection.execute("ROLLBACK")
+        group.open = False
+        raise OSError("disk full")
+
+    monkeypatch.setattr(CommitGroup, "commit", disk_full)
+    answers = _create_together(asgi, events, ["lost-1", "lost-2", "lost-3"])
+    assert [a["status"] for a in answers] == [500] * 3
+    for answer in answers:
+        assert answer["headers"]["x-amzn-errortype"] == "InternalServerException"
+        request_id = answer["headers"]["x-amzn-requestid"]
+        assert request_id in answer["body"]["Message"]
+    assert len({a["headers"]["x-amzn-requestid"] for a in answers}) == 3
+    assert _domain_names(app) == []
+    monkeypatch.setattr(CommitGroup, "commit", commit)
+    answers = _create_together(asgi, events, ["next"])  # the loop's group goes on
+    assert [a["status"] for a in answers] == [200] and _domain_names(app) == ["next"]

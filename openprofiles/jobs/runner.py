@@ -109,9 +109,10 @@ class JobRunner:
         return job_id
 
     def wake(self) -> None:
-        """Have queued jobs run: by the worker thread if started, else now, in this thread."""
+        """Have queued jobs run: by the worker thread if started (once the caller's writes are
+        committed, see Store.after_commit), else now, in this thread."""
         if self._thread is not None:
-            self._wake.set()
+            self.store.after_commit(self._wake.set)
         elif not getattr(self._inline, "running", False):  # a job that queues another
             self.run_pending()
 

@@ -9,13 +9,20 @@ reader upgrades; the database runs
 in WAL mode, so readers never wait for writers, and the log is copied back into the database
 file by a background thread (store/checkpoints.py). The in-memory database (``sqlite://``) is a
 single connection shared by all threads, so its transactions are serialized by a lock.
+
+A thread that runs many short calls one after another (the server's event loop, on SQLite) may
+commit them in groups (``commit_group()``): the calls' write transactions become savepoints of one
+transaction, committed once for all of them. A commit writes every page the transaction changed
+to the log, and consecutive calls change many of the same pages (the counters, the ends of the
+tables and their indexes), so a group of calls writes about half the pages of its calls one by
+one. The caller answers none of the grouped calls before ``commit()`` returns.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
@@ -178,6 +185,30 @@ class Store:
         with (engine or self.engine).connect() as conn, conn.begin():
             yield conn
 
+    @property
+    def groups_commits(self) -> bool:
+        """Whether ``commit_group`` is there: on a SQLite file."""
+        return self._held_by_thread and not self.memory
+
+    def commit_group(self) -> CommitGroup:
+        """The calling thread's commit group: from now on, its calls' transactions join the
+        group's open transaction until ``CommitGroup.commit``. Its statement journals stay in
+        memory (``temp_store``): a savepoint journals the pages its call changes."""
+        if not self.groups_commits:
+            raise RuntimeError("commit groups are for SQLite database files")
+        self._thread_held()[1].execute("PRAGMA temp_store=MEMORY")
+        group = self._local.group = CommitGroup(self)
+        return group
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` once what the calling thread wrote is committed: now, or when its
+        open commit group commits (a job's worker must find the job's row)."""
+        group = getattr(self._local, "group", None)
+        if group is not None and group.open:
+            group.callbacks.append(callback)
+        else:
+            callback()
+
     def thread_connection(self) -> Connection:
         """On SQLite, each thread keeps one connection open for its calls: opening one costs
         more than a short transaction. The connections of threads that have ended (worker pools
@@ -221,7 +252,7 @@ class _SqliteTransaction:
     (see the engine's ``begin`` listener), and Core's own bookkeeping is closed with it. A COMMIT
     that fails rolls back, so the connection is ready for the next call."""
 
-    __slots__ = ("store", "begin", "conn", "driver", "changes")
+    __slots__ = ("begin", "changes", "conn", "driver", "savepoint", "store")
 
     def __init__(self, store: Store, begin: str) -> None:
         self.store = store
@@ -232,10 +263,14 @@ class _SqliteTransaction:
         if lock is not None:
             lock.acquire()
         try:
-            self.conn, self.driver = conn, driver = self.store._thread_held()
-            if self.begin:
-                driver.execute(self.begin)
-            self.changes = driver.total_changes
+            self.conn, self.driver = self.store._thread_held()
+            group = getattr(self.store._local, "group", None)
+            self.savepoint = group is not None and group.join(self.begin)
+            if self.savepoint:
+                self.driver.execute("SAVEPOINT call")
+            elif self.begin:
+                self.driver.execute(self.begin)
+            self.changes = self.driver.total_changes
         except BaseException:
             if lock is not None:
                 lock.release()
@@ -245,6 +280,9 @@ class _SqliteTransaction:
     def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
         conn, driver = self.conn, self.driver
         try:
+            if self.savepoint:  # the group's commit closes the transaction, and Core's with it
+                self._leave_group(kind is None)
+                return
             if kind is None:
                 try:
                     if self.begin != _WRITE and driver.total_changes != self.changes:
@@ -264,8 +302,65 @@ class _SqliteTransaction:
             if self.store._lock is not None:
                 self.store._lock.release()
 
+    def _leave_group(self, succeeded: bool) -> None:
+        """Release this call's savepoint, or roll the call back to it."""
+        wrote = self.begin != _WRITE and self.driver.total_changes != self.changes
+        if not succeeded or wrote:
+            self.driver.execute("ROLLBACK TO call")
+        self.driver.execute("RELEASE call")
+        if succeeded and wrote:
+            raise RuntimeError("a read transaction wrote to the database")
+
     def _roll_back(self) -> None:
-        if self.conn.in_transaction():
+        if self.conn.get_transaction() is not None:  # one whose commit failed is not active
             self.conn.rollback()
         if self.driver.in_transaction:
             self.driver.execute("ROLLBACK")
+
+
+class CommitGroup:
+    """One thread's calls committed together (see the module's docstring). The group's
+    transaction opens at the first write in it (``BEGIN IMMEDIATE``); from then on every
+    transaction of the thread is a savepoint of it, so a call that fails rolls back alone.
+    ``commit()`` ends it: every call
+    since the last commit is durable when it returns (or, when it raises, none is)."""
+
+    __slots__ = ("callbacks", "open", "store")
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.open = False
+        self.callbacks: list[Callable[[], None]] = []
+
+    def join(self, begin: str) -> bool:
+        """Whether a transaction that would ``begin`` so becomes a savepoint of the group's:
+        every one once the group's transaction is open (a read then sees the writes before it),
+        which the first write opens; a read or snapshot before it stands alone."""
+        if not self.open and begin == _WRITE:
+            self.store._thread_held()[1].execute(_WRITE)
+            self.open = True
+        return self.open
+
+    def commit(self) -> None:
+        """Commit the calls since the last commit, then run what waited for them
+        (``Store.after_commit``); on failure, roll them back and raise."""
+        if not self.open:
+            return
+        conn, driver = self.store._thread_held()
+        self.open = False
+        callbacks, self.callbacks = self.callbacks, []
+        try:
+            if conn.in_transaction():
+                conn.commit()
+            if driver.in_transaction:
+                driver.execute("COMMIT")
+        except BaseException:
+            if conn.get_transaction() is not None:  # one whose commit failed is not active
+                conn.rollback()
+            if driver.in_transaction:
+                driver.execute("ROLLBACK")
+            raise
+        if self.store.checkpoints is not None:
+            self.store.checkpoints.committed()
+        for callback in callbacks:
+            callback()
