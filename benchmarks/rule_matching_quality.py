@@ -20,9 +20,9 @@ Rule sets compared:
 into the profiles table (executemany of the rows create_profile writes, without the search keys,
 which the pass does not read), then the pass of the default rule set runs in a child process, so
 its peak RSS is its own. Target: < 60 s and peak RSS < 4 GB. The peer, in the same run: the very
-signature rows the pass indexed, read back in the order the pass stored them (which is its
-primary key's order, as the pass bulk-loads them sorted) and inserted with sqlite3's executemany
-into a fresh table of the same CREATE TABLE (primary key, without the index by profile that the
+signature rows the pass indexed, read back in its primary key's order (the order the pass
+bulk-loads them in) and inserted with sqlite3's executemany into a fresh table of the same
+CREATE TABLE (primary key, without the index by profile that the
 pass also builds; one transaction), plus one GROUP BY query returning the signatures that 2 to
 500 profiles share: the raw SQL work of the pass, without reading profiles, computing signatures
 or groups, or storing the groups. The ratio is the pass's time over the peer's. Every figure is
@@ -212,7 +212,10 @@ def peer(source: Path, target: Path, chunk: int = 20000) -> tuple[int, int, floa
     dst.execute("PRAGMA journal_mode=WAL")
     dst.execute("PRAGMA synchronous=NORMAL")
     dst.execute(ddl)
-    cursor = src.execute("SELECT domain_id, level, signature, profile_pk FROM match_signatures ORDER BY rowid")
+    cursor = src.execute(
+        "SELECT domain_id, level, signature, profile_pk FROM match_signatures"
+        " ORDER BY domain_id, level, signature, profile_pk"
+    )
     rows, elapsed = 0, 0.0
     started = time.perf_counter()
     dst.execute("BEGIN")

@@ -125,7 +125,10 @@ profiles = Table(
     UniqueConstraint("domain_id", "profile_id", name="uq_profiles_id"),
 )
 
-#: the index behind SearchProfiles and ingestion's profile lookup: (key name, value) -> profile
+#: the index behind SearchProfiles and ingestion's profile lookup: (key name, value) -> profile.
+#: This and the other tables of small rows that are all key (object_keys, match_signatures) are,
+#: on SQLite, the b-tree of their primary key (WITHOUT ROWID): a row is written once, not into a
+#: table and again into its key's index, so a write changes fewer pages
 profile_keys = Table(
     "profile_keys",
     metadata,
@@ -137,6 +140,7 @@ profile_keys = Table(
     Column("derived", Integer, nullable=False),
     PrimaryKeyConstraint("domain_id", "key_name", "key_value", "profile_pk", "derived"),
     Index("ix_profile_keys_profile", "profile_pk"),
+    sqlite_with_rowid=False,
 )
 
 profile_objects = Table(
@@ -168,6 +172,7 @@ object_keys = Table(
     Column("key_name", String(64), nullable=False),
     Column("key_value", String(1024), nullable=False),
     PrimaryKeyConstraint("object_pk", "key_name", "key_value"),
+    sqlite_with_rowid=False,
 )
 
 #: objects that found no profile in a type that may not create one: the outbox of the domain's
@@ -306,6 +311,7 @@ match_signatures = Table(
     PrimaryKeyConstraint("domain_id", "level", "signature", "profile_pk"),
     #: incremental matching replaces one profile's rows (engine.matching.incremental)
     Index("ix_match_signatures_profile", "domain_id", "profile_pk"),
+    sqlite_with_rowid=False,
 )
 
 #: the match groups of the last rule-based pass (ListRuleBasedMatches, GetSimilarProfiles). By

@@ -15,8 +15,9 @@ from openprofiles.engine import domains
 from openprofiles.engine.tenancy import Tenant
 from openprofiles.errors import BadRequestException
 from openprofiles.store import migrations, schema
+from openprofiles.store import profiles as profile_store
 from openprofiles.store.db import Store
-from tests.store.versions import as_version_2
+from tests.store.versions import as_version_2, as_version_3
 
 TENANT = Tenant("123456789012", "us-east-1")
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -171,6 +172,59 @@ def test_a_version_1_database_gains_the_job_and_ml_match_tables(isolated_url):
         assert domain["default_expiration_days"] == 5
         assert domains.domain_stats(conn, domain)["profile_count"] == 0
     upgraded.close()
+
+
+def test_a_version_3_database_keeps_its_keys_in_tables_without_row_ids(isolated_url):
+    """Version 4 rebuilds the key tables on SQLite as their keys' b-trees; rows and lookups kept."""
+    Store(isolated_url).close()
+    engine = create_engine(isolated_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    with engine.begin() as conn:
+        domains.create_domain(conn, TENANT, "keyed", {"DefaultExpirationDays": 5}, {}, NOW)
+        domain_id = domains.get_domain(conn, TENANT, "keyed")["id"]
+        profile_pk = conn.execute(text(
+            "INSERT INTO profiles (domain_id, profile_id, document, provenance, size, created_at,"
+            " updated_at) VALUES (:d, 'p1', '{}', '{}', 2, 0, 0) RETURNING id"
+        ), {"d": domain_id}).scalar_one()
+        object_pk = conn.execute(text(
+            "INSERT INTO profile_objects (domain_id, profile_pk, object_type_name, unique_key,"
+            " document, size, created_at, updated_at) VALUES (:d, :p, 'T', 'u1', '{}', 2, 0, 0)"
+            " RETURNING id"
+        ), {"d": domain_id, "p": profile_pk}).scalar_one()
+        conn.execute(text(
+            "INSERT INTO profile_keys VALUES (:d, '_email', 'a@example.com', :p, 1),"
+            " (:d, 'OrderId', 'u1', :p, 0)"
+        ), {"d": domain_id, "p": profile_pk})
+        conn.execute(text("INSERT INTO object_keys VALUES (:d, :o, 'OrderId', 'u1')"),
+                     {"d": domain_id, "o": object_pk})
+        conn.execute(text("INSERT INTO match_signatures VALUES (:d, 1, 'sig', :p)"),
+                     {"d": domain_id, "p": profile_pk})
+        as_version_3(conn)
+        if conn.dialect.name == "sqlite":
+            assert "WITHOUT ROWID" not in _table_ddl(conn, "profile_keys")
+    engine.dispose()
+    upgraded = Store(isolated_url)
+    assert upgraded.upgraded_from == 3
+    with upgraded.read() as conn:
+        for table in (schema.profile_keys, schema.object_keys, schema.match_signatures):
+            key = inspect(conn).get_pk_constraint(table.name)["constrained_columns"]
+            assert key == [c.name for c in table.primary_key]
+            indexes = {i["name"] for i in inspect(conn).get_indexes(table.name)}
+            assert indexes == {i.name for i in table.indexes}
+            if conn.dialect.name == "sqlite":
+                assert _table_ddl(conn, table.name).rstrip().endswith("WITHOUT ROWID")
+        assert profile_store.find(conn, domain_id, "_email", "a@example.com") == [profile_pk]
+        assert profile_store.find(conn, domain_id, "OrderId", "u1") == [profile_pk]
+        assert conn.execute(text("SELECT object_pk, key_name, key_value FROM object_keys")).all() == [
+            (object_pk, "OrderId", "u1")
+        ]
+        assert conn.execute(text("SELECT level, signature, profile_pk FROM match_signatures")).all() == [
+            (1, "sig", profile_pk)
+        ]
+    upgraded.close()
+
+
+def _table_ddl(conn, name: str) -> str:
+    return conn.execute(text("SELECT sql FROM sqlite_master WHERE name = :n"), {"n": name}).scalar_one()
 
 
 def test_any_number_of_threads_read_a_sqlite_file_and_ended_threads_give_back_their_connection(tmp_path):

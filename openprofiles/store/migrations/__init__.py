@@ -10,7 +10,8 @@ tested by upgrading a database made at the previous version.
 Version 1 is the schema of the first release; no database exists at an earlier shape. Version 2
 adds the job table and the ML match groups, stores profile documents as jsonb on PostgreSQL
 and widens an index on SQLite. Version 3 adds the domains' Stats counters and the triggers that
-keep them (``store.stats``), counted once from the rows already there.
+keep them (``store.stats``), counted once from the rows already there. Version 4 makes the key
+tables on SQLite the b-trees of their primary keys (WITHOUT ROWID), rows kept.
 """
 
 from __future__ import annotations
@@ -74,8 +75,64 @@ def _add_domain_stats(conn: Connection) -> None:
     stats.recount(conn)
 
 
+#: version 4's key tables: (name, columns, primary key, secondary indexes), as they were then
+_KEY_TABLES = (
+    (
+        "profile_keys",
+        (
+            "domain_id INTEGER NOT NULL, key_name VARCHAR(64) NOT NULL,"
+            " key_value VARCHAR(1024) NOT NULL, profile_pk BIGINT NOT NULL REFERENCES profiles (id),"
+            " derived INTEGER NOT NULL"
+        ),
+        "domain_id, key_name, key_value, profile_pk, derived",
+        ["CREATE INDEX ix_profile_keys_profile ON profile_keys (profile_pk)"],
+    ),
+    (
+        "object_keys",
+        (
+            "domain_id INTEGER NOT NULL, object_pk BIGINT NOT NULL REFERENCES profile_objects (id),"
+            " key_name VARCHAR(64) NOT NULL, key_value VARCHAR(1024) NOT NULL"
+        ),
+        "object_pk, key_name, key_value",
+        [],
+    ),
+    (
+        "match_signatures",
+        (
+            "domain_id INTEGER NOT NULL REFERENCES domains (id), level INTEGER NOT NULL,"
+            " signature VARCHAR(32) NOT NULL, profile_pk BIGINT NOT NULL"
+        ),
+        "domain_id, level, signature, profile_pk",
+        ["CREATE INDEX ix_match_signatures_profile ON match_signatures (domain_id, profile_pk)"],
+    ),
+)
+
+
+def _key_tables_without_rowid(conn: Connection) -> None:
+    """Version 4: on SQLite, each key table rebuilt as the b-tree of its primary key. PostgreSQL
+    is unchanged."""
+    if conn.dialect.name != "sqlite":
+        return
+    for table in _KEY_TABLES:
+        rebuild_sqlite_table(conn, *table, options="WITHOUT ROWID")
+
+
+def rebuild_sqlite_table(
+    conn: Connection, name: str, columns: str, key: str, indexes: list[str], options: str
+) -> None:
+    """Make a SQLite table anew with these columns, primary key and table options, its rows
+    copied in key order (so a key's b-tree is written front to back), then its indexes."""
+    names = ", ".join(column.split()[0] for column in columns.split(","))
+    conn.execute(text(f"CREATE TABLE {name}_rebuilt ({columns}, PRIMARY KEY ({key})) {options}"))
+    conn.execute(text(f"INSERT INTO {name}_rebuilt ({names}) SELECT {names} FROM {name} ORDER BY {key}"))
+    conn.execute(text(f"DROP TABLE {name}"))
+    conn.execute(text(f"ALTER TABLE {name}_rebuilt RENAME TO {name}"))
+    for index in indexes:
+        conn.execute(text(index))
+
+
 #: STEPS[i] upgrades a database from version i + 1 to version i + 2
-STEPS: list[Callable[[Connection], None]] = [_add_jobs, _add_domain_stats]
+STEPS: list[Callable[[Connection], None]] = [_add_jobs, _add_domain_stats, _key_tables_without_rowid]
 LATEST = 1 + len(STEPS)
 
 
