@@ -112,7 +112,7 @@ class Gateway:
         request_id = response.headers.get("x-amzn-requestid", "")
         try:
             service: _Service | None = self._route(request, read_caller(request)[2])[0]
-        except ServiceError:
+        except Exception:  # noqa: BLE001 (routed before it ran: whatever fails now, it is answered)
             service = None
         return _internal_error(service, request_id)
 
