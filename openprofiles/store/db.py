@@ -11,8 +11,8 @@ file by a background thread (store/checkpoints.py). The in-memory database (``sq
 single connection shared by all threads, so its transactions are serialized by a lock.
 
 A thread that runs many short calls one after another (the server's event loop, on SQLite) may
-commit them in groups (``commit_group()``): the calls' write transactions become savepoints of one
-transaction, committed once for all of them. A commit writes every page the transaction changed
+commit them in groups (``commit_group()``): from the first write on, the calls' transactions
+become savepoints of one transaction, committed once for all of them. A commit writes every page the transaction changed
 to the log, and consecutive calls change many of the same pages (the counters, the ends of the
 tables and their indexes), so a group of calls writes about half the pages of its calls one by
 one. The caller answers none of the grouped calls before ``commit()`` returns.
@@ -265,7 +265,7 @@ class _SqliteTransaction:
         try:
             self.conn, self.driver = self.store._thread_held()
             group = getattr(self.store._local, "group", None)
-            self.savepoint = group is not None and group.join(self.begin)
+            self.savepoint = group is not None and group.join(self.begin, self.driver)
             if self.savepoint:
                 self.driver.execute("SAVEPOINT call")
             elif self.begin:
@@ -285,45 +285,55 @@ class _SqliteTransaction:
                 return
             if kind is None:
                 try:
-                    if self.begin != _WRITE and driver.total_changes != self.changes:
+                    if self._read_wrote():
                         raise RuntimeError("a read transaction wrote to the database")
-                    if conn.in_transaction():
-                        conn.commit()
-                    if driver.in_transaction:
-                        driver.execute("COMMIT")
+                    _commit(conn, driver)
                     if self.begin == _WRITE and self.store.checkpoints is not None:
                         self.store.checkpoints.committed()
                     return
                 except BaseException:
-                    self._roll_back()
+                    _roll_back(conn, driver)
                     raise
-            self._roll_back()
+            _roll_back(conn, driver)
         finally:
             if self.store._lock is not None:
                 self.store._lock.release()
 
     def _leave_group(self, succeeded: bool) -> None:
         """Release this call's savepoint, or roll the call back to it."""
-        wrote = self.begin != _WRITE and self.driver.total_changes != self.changes
+        wrote = self._read_wrote()
         if not succeeded or wrote:
             self.driver.execute("ROLLBACK TO call")
         self.driver.execute("RELEASE call")
         if succeeded and wrote:
             raise RuntimeError("a read transaction wrote to the database")
 
-    def _roll_back(self) -> None:
-        if self.conn.get_transaction() is not None:  # one whose commit failed is not active
-            self.conn.rollback()
-        if self.driver.in_transaction:
-            self.driver.execute("ROLLBACK")
+    def _read_wrote(self) -> bool:
+        return self.begin != _WRITE and self.driver.total_changes != self.changes
+
+
+def _commit(conn: Connection, driver: Any) -> None:
+    """Commit Core's bookkeeping (which commits the driver's transaction when Core began it),
+    then the driver's own."""
+    if conn.in_transaction():
+        conn.commit()
+    if driver.in_transaction:
+        driver.execute("COMMIT")
+
+
+def _roll_back(conn: Connection, driver: Any) -> None:
+    if conn.get_transaction() is not None:  # one whose commit failed is not active
+        conn.rollback()
+    if driver.in_transaction:
+        driver.execute("ROLLBACK")
 
 
 class CommitGroup:
     """One thread's calls committed together (see the module's docstring). The group's
     transaction opens at the first write in it (``BEGIN IMMEDIATE``); from then on every
     transaction of the thread is a savepoint of it, so a call that fails rolls back alone.
-    ``commit()`` ends it: every call
-    since the last commit is durable when it returns (or, when it raises, none is)."""
+    ``commit()`` ends it: every call since the last commit is durable when it returns (or, when
+    it raises, none is)."""
 
     __slots__ = ("callbacks", "open", "store")
 
@@ -332,12 +342,12 @@ class CommitGroup:
         self.open = False
         self.callbacks: list[Callable[[], None]] = []
 
-    def join(self, begin: str) -> bool:
+    def join(self, begin: str, driver: Any) -> bool:
         """Whether a transaction that would ``begin`` so becomes a savepoint of the group's:
         every one once the group's transaction is open (a read then sees the writes before it),
         which the first write opens; a read or snapshot before it stands alone."""
         if not self.open and begin == _WRITE:
-            self.store._thread_held()[1].execute(_WRITE)
+            driver.execute(_WRITE)
             self.open = True
         return self.open
 
@@ -350,15 +360,9 @@ class CommitGroup:
         self.open = False
         callbacks, self.callbacks = self.callbacks, []
         try:
-            if conn.in_transaction():
-                conn.commit()
-            if driver.in_transaction:
-                driver.execute("COMMIT")
+            _commit(conn, driver)
         except BaseException:
-            if conn.get_transaction() is not None:  # one whose commit failed is not active
-                conn.rollback()
-            if driver.in_transaction:
-                driver.execute("ROLLBACK")
+            _roll_back(conn, driver)
             raise
         if self.store.checkpoints is not None:
             self.store.checkpoints.committed()
