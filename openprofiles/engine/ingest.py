@@ -27,7 +27,11 @@ import orjson
 from sqlalchemy import Connection
 
 from openprofiles.engine import profiles as profile_engine
-from openprofiles.engine.calculated.observations import Written, on_objects_stored
+from openprofiles.engine.calculated.observations import (
+    DomainDefinitions,
+    Written,
+    on_objects_stored,
+)
 from openprofiles.engine.keys import PROFILE_ID_KEY, derived_keys
 from openprofiles.engine.matching.incremental import on_profile_written
 from openprofiles.engine.normalize import join_key, normalize
@@ -104,7 +108,10 @@ def put_profile_object(
     object_type: ObjectType,
     text: str,
     now: datetime,
+    definitions: DomainDefinitions | None = None,
 ) -> Outcome:
+    """Ingest one object; ``definitions``: the domain's calculated attribute definitions, when
+    the caller has them (read otherwise)."""
     region = domain["phone_region"]
     found = evaluate(object_type, text, region)
     values, key_values, unique, stamp = found.values, found.key_values, found.unique, found.stamp
@@ -145,7 +152,7 @@ def put_profile_object(
             profile_store.touch(conn, row["id"], stamp_now)
         created = False
     profile_pk = row["id"]
-    _apply_standard_targets(conn, domain, object_type, values, key_values, profile_pk, now)
+    _apply_standard_targets(conn, domain, object_type, values, key_values, profile_pk, now, definitions)
     object_pk, expires_at = _store_object(conn, domain, object_type, text, unique, stamp, existing, profile_pk, now)
     object_store.replace_keys(
         conn, domain["id"], object_pk, [(k.name, v) for k, v in key_values.items()], fresh=existing is None
@@ -153,7 +160,7 @@ def put_profile_object(
     written = Written(
         object_pk, profile_pk, text, stamp_now, expires_at, found.record, fresh=existing is None
     )
-    on_objects_stored(conn, domain, object_type.name, object_type.fields, [written])
+    on_objects_stored(conn, domain, object_type.name, object_type.fields, [written], definitions)
     profile_store.add_keys(conn, domain["id"], profile_pk, found.kept_keys(created))
     if not created:
         _evict(conn, object_type, profile_pk)
@@ -251,6 +258,7 @@ def _apply_standard_targets(
     key_values: dict[Key, str],
     profile_pk: int,
     now: datetime,
+    definitions: DomainDefinitions | None,
 ) -> None:
     """Writes to _asset, _case, _order, ...: the record named by the key that carries the
     object's identifier is updated, or created with a new system id."""
@@ -293,7 +301,7 @@ def _apply_standard_targets(
             })
         id_key = "_" + standard["id"][0].lower() + standard["id"][1:]
         object_store.replace_keys(conn, domain["id"], pk, [(k.name, v) for k, v in carrying] + [(id_key, system_id)])
-        on_objects_stored(conn, domain, root, {}, [Written(pk, profile_pk, text, stamp, None)])
+        on_objects_stored(conn, domain, root, {}, [Written(pk, profile_pk, text, stamp, None)], definitions)
 
 
 def _set_target(document: dict[str, Any], path: str, value: str) -> None:

@@ -263,13 +263,16 @@ def get_object_type(conn: Connection, domain: dict[str, Any], name: str) -> Obje
     return _compiled(row)
 
 
-def object_type_for_ingestion(
-    conn: Connection, domain: dict[str, Any], name: str, now: datetime
-) -> ObjectType:
-    """The named type, or the implicit type of the template with that name (made on first use)."""
+def stored_object_type(conn: Connection, domain: dict[str, Any], name: str) -> ObjectType | None:
+    """The named type, if the domain has it."""
     row = store.get(conn, domain["id"], name)
-    if row is not None:
-        return _compiled(row)
+    return None if row is None else _compiled(row)
+
+
+def implicit_object_type(conn: Connection, domain: dict[str, Any], name: str, now: datetime) -> ObjectType:
+    """For a name the domain has no type of: the implicit type of the template with that name,
+    made now (its first use by ingestion); ResourceNotFoundException when there is no such
+    template."""
     template = get_template(name)
     if template is None or name.startswith("_"):
         raise ResourceNotFoundException(f"Object type {name} does not exist in domain {domain['domain_name']}")

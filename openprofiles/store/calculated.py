@@ -8,6 +8,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, bindparam, delete, func, insert, or_, select, update
 
+from openprofiles.store.domains import catalog_changed
 from openprofiles.store.query import Query, insert_ignoring_duplicates, run_many
 from openprofiles.store.schema import (
     calculated_attributes,
@@ -48,6 +49,7 @@ def get(conn: Connection, domain_id: int, name: str) -> dict[str, Any] | None:
 def insert_definition(
     conn: Connection, domain_id: int, name: str, definition: dict[str, Any], now: float
 ) -> None:
+    catalog_changed(conn, domain_id)
     conn.execute(
         insert(calculated_attributes).values(
             domain_id=domain_id, name=name, definition=orjson.dumps(definition).decode(),
@@ -59,6 +61,7 @@ def insert_definition(
 def update_definition(
     conn: Connection, domain_id: int, name: str, definition: dict[str, Any], now: float
 ) -> None:
+    catalog_changed(conn, domain_id)
     conn.execute(
         update(calculated_attributes)
         .where(calculated_attributes.c.domain_id == domain_id, calculated_attributes.c.name == name)
@@ -67,6 +70,7 @@ def update_definition(
 
 
 def delete_definition(conn: Connection, domain_id: int, name: str) -> None:
+    catalog_changed(conn, domain_id)
     conn.execute(
         delete(calculated_attributes).where(
             calculated_attributes.c.domain_id == domain_id, calculated_attributes.c.name == name

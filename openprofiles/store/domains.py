@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 import orjson
@@ -127,6 +128,36 @@ _SCOPE = Query(
 )
 
 
+_CATALOG_TAG = Query(
+    select(domains.c.id, domains.c.catalog_tag).where(
+        domains.c.account_id == bindparam("account_id"),
+        domains.c.region == bindparam("region"),
+        domains.c.domain_name == bindparam("name"),
+    )
+)
+_RETAG = Query(
+    update(domains).where(domains.c.id == bindparam("domain_id")).values(catalog_tag=bindparam("tag"))
+)
+
+
+def catalog_tag(conn: Connection, account_id: str, region: str, name: str) -> tuple[int, int] | None:
+    """The domain's id and catalog tag (``schema.domains``); None when there is no such domain."""
+    rows = _CATALOG_TAG.rows(conn, {"account_id": account_id, "region": region, "name": name})
+    return (rows[0][0], rows[0][1]) if rows else None
+
+
+def new_catalog_tag() -> int:
+    """A tag no earlier catalog of any domain had (62 random bits: a transaction that rolls back
+    leaves its tag unused, so tags are drawn rather than counted)."""
+    return secrets.randbits(62)
+
+
+def catalog_changed(conn: Connection, domain_id: int) -> None:
+    """Mark the domain's catalog changed: its object types or calculated attribute definitions
+    were written (the writers of those tables call this; a write of the row retags it itself)."""
+    _RETAG.run(conn, {"domain_id": domain_id, "tag": new_catalog_tag()})
+
+
 def scope(conn: Connection, account_id: str, region: str, name: str) -> dict[str, Any] | None:
     """The little of a domain that reading its profiles takes (id, domain_name, phone_region),
     for half the cost of its whole row; None when there is no such domain."""
@@ -154,14 +185,17 @@ def with_matching(conn: Connection) -> list[dict[str, Any]]:
 
 
 def insert_domain(conn: Connection, values: dict[str, Any]) -> int:
-    result = conn.execute(insert(domains).values(**_encode(values)))
+    result = conn.execute(insert(domains).values(**_encode(values), catalog_tag=new_catalog_tag()))
     domain_id = int(result.inserted_primary_key[0])
     stats_store.start(conn, domain_id)
     return domain_id
 
 
 def update_domain(conn: Connection, domain_id: int, values: dict[str, Any]) -> None:
-    conn.execute(update(domains).where(domains.c.id == domain_id).values(**_encode(values)))
+    conn.execute(
+        update(domains).where(domains.c.id == domain_id)
+        .values(**_encode(values), catalog_tag=new_catalog_tag())
+    )
 
 
 def delete_domain(conn: Connection, domain_id: int) -> None:

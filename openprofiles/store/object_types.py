@@ -7,6 +7,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, Row, bindparam, delete, insert, select, update
 
+from openprofiles.store.domains import catalog_changed
 from openprofiles.store.query import Query
 from openprofiles.store.schema import (
     calculated_observations,
@@ -37,6 +38,7 @@ def get(conn: Connection, domain_id: int, name: str) -> dict[str, Any] | None:
 
 def upsert(conn: Connection, domain_id: int, name: str, definition: dict[str, Any], now: float) -> None:
     text = orjson.dumps(definition).decode()
+    catalog_changed(conn, domain_id)
     changed = conn.execute(
         update(object_types)
         .where(object_types.c.domain_id == domain_id, object_types.c.name == name)
@@ -63,6 +65,7 @@ def list_all(conn: Connection, domain_id: int) -> list[dict[str, Any]]:
 
 def delete_type(conn: Connection, domain_id: int, name: str) -> None:
     """The type, its objects, their key rows and their calculated attribute observations."""
+    catalog_changed(conn, domain_id)
     objects = select(profile_objects.c.id).where(
         profile_objects.c.domain_id == domain_id, profile_objects.c.object_type_name == name
     )

@@ -69,6 +69,10 @@ domains = Table(
     Column("data_store", Text),
     Column("created_at", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
+    #: a random number drawn anew whenever the domain's row, its object types or its calculated
+    #: attribute definitions change: what a call may keep of them between calls is valid while
+    #: the tag is the same (see engine.catalog)
+    Column("catalog_tag", BigInteger, nullable=False, server_default="0"),
     UniqueConstraint("account_id", "region", "domain_name", name="uq_domains_name"),
 )
 

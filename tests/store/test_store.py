@@ -6,18 +6,20 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import create_engine, inspect, select, text
+from sqlalchemy import Connection, create_engine, inspect, select, text
 
 from openprofiles.engine import domains
 from openprofiles.engine.tenancy import Tenant
 from openprofiles.errors import BadRequestException
+from openprofiles.store import domains as domain_store
 from openprofiles.store import migrations, schema
 from openprofiles.store import profiles as profile_store
 from openprofiles.store.db import Store
-from tests.store.versions import as_version_2, as_version_3
+from tests.store.versions import as_version_2, as_version_3, as_version_4
 
 TENANT = Tenant("123456789012", "us-east-1")
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -131,12 +133,23 @@ def test_deleting_a_domain_removes_its_tags_and_rows_only(isolated_url):
     store.close()
 
 
+@contextmanager
+def _database_to_age(url: str, domain: str) -> Iterator[Connection]:
+    """A database made at the current version with one domain (5 days' expiry), in a
+    transaction for the test to turn it into an older version's shape."""
+    Store(url).close()
+    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    try:
+        with engine.begin() as conn:
+            domains.create_domain(conn, TENANT, domain, {"DefaultExpirationDays": 5}, {}, NOW)
+            yield conn
+    finally:
+        engine.dispose()
+
+
 def test_a_version_1_database_gains_the_job_and_ml_match_tables(isolated_url):
     """A database made before version 2 upgrades to the current shape, data kept."""
-    Store(isolated_url).close()
-    engine = create_engine(isolated_url.replace("postgresql://", "postgresql+psycopg://", 1))
-    with engine.begin() as conn:
-        domains.create_domain(conn, TENANT, "before-jobs", {"DefaultExpirationDays": 5}, {}, NOW)
+    with _database_to_age(isolated_url, "before-jobs") as conn:
         as_version_2(conn)
         conn.execute(text("DROP TABLE jobs"))
         conn.execute(text("DROP TABLE ml_matches"))
@@ -148,7 +161,6 @@ def test_a_version_1_database_gains_the_job_and_ml_match_tables(isolated_url):
                 "CREATE INDEX ix_calculated_observations_profile ON calculated_observations (profile_pk, definition_id)"
             ))
         conn.execute(text("UPDATE schema_version SET version = 1"))
-    engine.dispose()
     upgraded = Store(isolated_url)
     assert upgraded.upgraded_from == 1
     with upgraded.read() as conn:
@@ -176,10 +188,7 @@ def test_a_version_1_database_gains_the_job_and_ml_match_tables(isolated_url):
 
 def test_a_version_3_database_keeps_its_keys_in_tables_without_row_ids(isolated_url):
     """Version 4 rebuilds the key tables on SQLite as their keys' b-trees; rows and lookups kept."""
-    Store(isolated_url).close()
-    engine = create_engine(isolated_url.replace("postgresql://", "postgresql+psycopg://", 1))
-    with engine.begin() as conn:
-        domains.create_domain(conn, TENANT, "keyed", {"DefaultExpirationDays": 5}, {}, NOW)
+    with _database_to_age(isolated_url, "keyed") as conn:
         domain_id = domains.get_domain(conn, TENANT, "keyed")["id"]
         profile_pk = conn.execute(text(
             "INSERT INTO profiles (domain_id, profile_id, document, provenance, size, created_at,"
@@ -201,7 +210,6 @@ def test_a_version_3_database_keeps_its_keys_in_tables_without_row_ids(isolated_
         as_version_3(conn)
         if conn.dialect.name == "sqlite":
             assert "WITHOUT ROWID" not in _table_ddl(conn, "profile_keys")
-    engine.dispose()
     upgraded = Store(isolated_url)
     assert upgraded.upgraded_from == 3
     with upgraded.read() as conn:
@@ -220,6 +228,20 @@ def test_a_version_3_database_keeps_its_keys_in_tables_without_row_ids(isolated_
         assert conn.execute(text("SELECT level, signature, profile_pk FROM match_signatures")).all() == [
             (1, "sig", profile_pk)
         ]
+    upgraded.close()
+
+
+def test_a_version_4_database_gains_the_domains_catalog_tag(isolated_url):
+    """Version 5 adds the tag; the domains keep their rows, and a catalog change retags them."""
+    with _database_to_age(isolated_url, "tagged") as conn:
+        as_version_4(conn)
+    upgraded = Store(isolated_url)
+    assert upgraded.upgraded_from == 4
+    with upgraded.transaction() as conn:
+        domain = domains.get_domain(conn, TENANT, "tagged")
+        assert (domain["default_expiration_days"], domain["catalog_tag"]) == (5, 0)
+        domain_store.catalog_changed(conn, domain["id"])
+        assert domains.get_domain(conn, TENANT, "tagged")["catalog_tag"] != 0
     upgraded.close()
 
 

@@ -57,7 +57,7 @@ class Written:
 
 
 @dataclass(frozen=True, slots=True)
-class _Compiled:
+class DomainDefinitions:
     """A domain's definitions compiled, and their Readers per object type (with the fields they
     were made for: a changed object type is compiled anew, so a new dict)."""
 
@@ -67,11 +67,12 @@ class _Compiled:
 
 #: by the domain's definition rows as stored, so that an ingestion parses nothing again; the
 #: whole rows are the key, since ids and times alone repeat across databases
-_COMPILED: dict[tuple[Any, ...], _Compiled] = {}
+_COMPILED: dict[tuple[Any, ...], DomainDefinitions] = {}
 _MAX_COMPILED = 1024
 
 
-def _compiled(conn: Connection, domain_id: int) -> _Compiled:
+def domain_definitions(conn: Connection, domain_id: int) -> DomainDefinitions:
+    """The domain's definitions as they are stored now, compiled."""
     rows = store.of_domain(conn, domain_id)
     key = tuple((r["id"], r["name"], r["definition"], r["created_at"], r["updated_at"]) for r in rows)
     found = _COMPILED.get(key)
@@ -79,13 +80,13 @@ def _compiled(conn: Connection, domain_id: int) -> _Compiled:
         if len(_COMPILED) >= _MAX_COMPILED:
             _COMPILED.clear()
         every = tuple(compiled({**r, "definition": orjson.loads(r["definition"])}) for r in rows)
-        found = _COMPILED[key] = _Compiled(every, {})
+        found = _COMPILED[key] = DomainDefinitions(every, {})
     return found
 
 
 def definitions_of_type(conn: Connection, domain_id: int, type_name: str) -> list[Definition]:
     """The domain's definitions that read objects of ``type_name``."""
-    return [d for d in _compiled(conn, domain_id).definitions if d.object_type == type_name]
+    return [d for d in domain_definitions(conn, domain_id).definitions if d.object_type == type_name]
 
 
 def on_objects_stored(
@@ -94,9 +95,11 @@ def on_objects_stored(
     type_name: str,
     fields: dict[str, Field],
     written: list[Written],
+    definitions: DomainDefinitions | None = None,
 ) -> None:
-    """Replace the observations of objects of one type just written (``fields``: the type's)."""
-    found = _compiled(conn, domain["id"])
+    """Replace the observations of objects of one type just written (``fields``: the type's),
+    for the domain's ``definitions`` (read now when not given)."""
+    found = domain_definitions(conn, domain["id"]) if definitions is None else definitions
     cached = found.readers.get(type_name)
     if cached is None or cached[0] is not fields:
         readers = [(d, Reader(d, fields)) for d in found.definitions if d.object_type == type_name]

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from openprofiles.engine import objects as engine
+from openprofiles.engine.catalog import ingestion_catalog
 from openprofiles.engine.domains import get_domain
 from openprofiles.engine.ingest import put_profile_object as ingest
-from openprofiles.engine.object_types import object_type_for_ingestion
 from openprofiles.services.context import RequestContext
 from openprofiles.services.profiles import operation
 
@@ -18,9 +18,9 @@ _DEFAULT_PAGE = 100
 def put_profile_object(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
     now = ctx.app.clock.now()
     with ctx.app.store.transaction() as conn:
-        domain = get_domain(conn, ctx.tenant, req["DomainName"])
-        object_type = object_type_for_ingestion(conn, domain, req["ObjectTypeName"], now)
-        outcome = ingest(conn, domain, object_type, req["Object"], now)
+        catalog = ingestion_catalog(conn, ctx.tenant, req["DomainName"])
+        object_type = catalog.object_type(conn, req["ObjectTypeName"], now)
+        outcome = ingest(conn, catalog.domain, object_type, req["Object"], now, catalog.definitions)
     return {"ProfileObjectUniqueKey": outcome.unique_key}
 
 

@@ -11,7 +11,8 @@ Version 1 is the schema of the first release; no database exists at an earlier s
 adds the job table and the ML match groups, stores profile documents as jsonb on PostgreSQL
 and widens an index on SQLite. Version 3 adds the domains' Stats counters and the triggers that
 keep them (``store.stats``), counted once from the rows already there. Version 4 makes the key
-tables on SQLite the b-trees of their primary keys (WITHOUT ROWID), rows kept.
+tables on SQLite the b-trees of their primary keys (WITHOUT ROWID), rows kept. Version 5 adds
+the domains' catalog tag (``schema.domains``), 0 for every domain until its definitions next change.
 """
 
 from __future__ import annotations
@@ -131,8 +132,15 @@ def rebuild_sqlite_table(
         conn.execute(text(index))
 
 
+def _add_catalog_tag(conn: Connection) -> None:
+    """Version 5: the domains' catalog tag."""
+    conn.execute(text("ALTER TABLE domains ADD COLUMN catalog_tag BIGINT DEFAULT 0 NOT NULL"))
+
+
 #: STEPS[i] upgrades a database from version i + 1 to version i + 2
-STEPS: list[Callable[[Connection], None]] = [_add_jobs, _add_domain_stats, _key_tables_without_rowid]
+STEPS: list[Callable[[Connection], None]] = [
+    _add_jobs, _add_domain_stats, _key_tables_without_rowid, _add_catalog_tag,
+]
 LATEST = 1 + len(STEPS)
 
 

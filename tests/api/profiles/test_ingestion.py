@@ -536,9 +536,24 @@ def test_a_template_name_is_an_implicit_object_type(profiles, domain):
     assert set(objects_of(profiles, domain, profile["ProfileId"], "CTR")) == {"c1", "c2"}
     assert stats(profiles, domain)["ProfileCount"] == 1
 
-    # the implicit type can be deleted, and its data goes with it
+    # the implicit type can be deleted, and its data goes with it; the next use makes it again
     profiles.delete_profile_object_type(DomainName=domain, ObjectTypeName="CTR")
     assert stats(profiles, domain)["ObjectCount"] == 0
+    put(profiles, domain, {"ContactId": "c3", "CustomerEndpoint": {"Address": "+12065550100"}}, "CTR")
+    assert stats(profiles, domain)["ObjectCount"] == 1
+    assert profiles.get_profile_object_type(DomainName=domain, ObjectTypeName="CTR")["TemplateId"] == "CTR"
+
+
+def test_an_implicit_type_whose_first_object_is_refused_is_not_made(profiles, domain):
+    with pytest.raises(ClientError) as excinfo:
+        put(profiles, domain, {"CustomerEndpoint": {"Address": "+12065550100"}}, "CTR")  # no ContactId
+    assert error_of(excinfo)[::2] == ("BadRequestException", 400)
+    assert profiles.list_profile_object_types(DomainName=domain)["Items"] == []
+    with pytest.raises(ClientError) as excinfo:
+        profiles.get_profile_object_type(DomainName=domain, ObjectTypeName="CTR")
+    assert error_of(excinfo)[::2] == ("ResourceNotFoundException", 404)
+    assert put(profiles, domain, {"ContactId": "c1", "CustomerEndpoint": {"Address": "+12065550100"}}, "CTR") == "c1"
+    assert [item["ObjectTypeName"] for item in profiles.list_profile_object_types(DomainName=domain)["Items"]] == ["CTR"]
 
 
 def test_switching_the_ctr_template(profiles, domain):
