@@ -32,7 +32,7 @@ from openprofiles.engine.calculated.observations import (
     Written,
     on_objects_stored,
 )
-from openprofiles.engine.keys import PROFILE_ID_KEY, derived_keys
+from openprofiles.engine.keys import PROFILE_ID_KEY, derived_keys, derived_sources
 from openprofiles.engine.matching.incremental import on_profile_written
 from openprofiles.engine.normalize import join_key, normalize
 from openprofiles.engine.object_types import MAX_OBJECTS_PER_PROFILE, Key, ObjectType
@@ -141,11 +141,11 @@ def put_profile_object(
         created = True
     else:
         row = profile_store.get_by_pk(conn, profile_pk)
-        before = derived_keys(row["document"], region)
+        sources = derived_sources(row["document"])
         if apply_profile_targets(object_type, values, row):
             profile_store.update_document(conn, row["id"], row["document"], row["provenance"], stamp_now)
             profile_store.swap_derived_keys(
-                conn, domain["id"], row["id"], before, derived_keys(row["document"], region)
+                conn, domain["id"], row["id"], derived_keys(sources, region), derived_keys(row["document"], region)
             )
             on_profile_written(conn, domain, row["id"], row["profile_id"], row["document"])
         else:
@@ -243,7 +243,7 @@ def apply_profile_targets(object_type: ObjectType, values: dict[str, str | None]
         if path == "SourceLastUpdatedTimestamp" or (path in _ENUMS and value not in _ENUMS[path]):
             continue
         if rank <= provenance.get(path, profile_engine.UNRANKED + 1):
-            if profile_engine.leaf_paths(document).get(path) != value:
+            if profile_engine.value_at(document, path) != value:
                 profile_engine.set_path(document, path, value)
                 changed = True
             provenance[path] = rank

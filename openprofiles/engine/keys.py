@@ -59,6 +59,16 @@ _DERIVED_FIELDS = {
 }
 
 
+#: the members of a profile's document that its derived keys come from
+_DERIVED_SOURCES = (*(f for fields in _DERIVED_FIELDS.values() for f in fields), "FirstName", "MiddleName", "LastName")
+
+
+def derived_sources(document: dict[str, Any]) -> dict[str, Any]:
+    """What ``derived_keys`` reads of a document: kept before the document changes, it gives the
+    keys the document had, for the normalizing only when a change came."""
+    return {name: document[name] for name in _DERIVED_SOURCES if name in document}
+
+
 def derived_keys(document: dict[str, Any], default_region: str) -> set[tuple[str, str]]:
     """The (key name, normalized value) pairs a profile's own fields put in the index."""
     found: set[tuple[str, str]] = set()

@@ -83,7 +83,7 @@ class ObjectType:
     created_at: float
     updated_at: float
 
-    @property
+    @functools.cached_property
     def unique_key(self) -> Key:
         return next(k for k in self.keys if "UNIQUE" in k.identifiers)
 

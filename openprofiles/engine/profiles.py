@@ -58,6 +58,16 @@ def leaf_paths(document: dict[str, Any]) -> dict[str, Any]:
     return flat
 
 
+def value_at(document: dict[str, Any], path: str) -> Any:
+    """``leaf_paths(document).get(path)``, without flattening the whole document."""
+    head, _, rest = path.partition(".")
+    value = document.get(head)
+    nested = head in _NESTED and isinstance(value, dict)
+    if not rest:
+        return None if nested else value
+    return value.get(rest) if nested else None
+
+
 def set_path(document: dict[str, Any], path: str, value: Any) -> None:
     head, _, rest = path.partition(".")
     if rest:
