@@ -152,7 +152,6 @@ def test_a_body_that_arrives_in_several_messages_is_read_whole():
         app.close()
 
 
-
 AUTHORIZATION = (b"AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/us-east-1/profile/aws4_request, "
                  b"SignedHeaders=host, Signature=0")
 

@@ -283,18 +283,14 @@ class _SqliteTransaction:
             if self.savepoint:  # the group's commit closes the transaction, and Core's with it
                 self._leave_group(kind is None)
                 return
-            if kind is None:
-                try:
-                    if self._read_wrote():
-                        raise RuntimeError("a read transaction wrote to the database")
-                    _commit(conn, driver)
-                    if self.begin == _WRITE and self.store.checkpoints is not None:
-                        self.store.checkpoints.committed()
-                    return
-                except BaseException:
-                    _roll_back(conn, driver)
-                    raise
-            _roll_back(conn, driver)
+            if kind is not None or self._read_wrote():
+                _roll_back(conn, driver)
+                if kind is None:
+                    raise RuntimeError("a read transaction wrote to the database")
+                return
+            _commit(conn, driver)
+            if self.begin == _WRITE and self.store.checkpoints is not None:
+                self.store.checkpoints.committed()
         finally:
             if self.store._lock is not None:
                 self.store._lock.release()
@@ -314,11 +310,16 @@ class _SqliteTransaction:
 
 def _commit(conn: Connection, driver: Any) -> None:
     """Commit Core's bookkeeping (which commits the driver's transaction when Core began it),
-    then the driver's own."""
-    if conn.in_transaction():
-        conn.commit()
-    if driver.in_transaction:
-        driver.execute("COMMIT")
+    then the driver's own; a commit that fails rolls back, so the connection is ready for the
+    next call, and raises."""
+    try:
+        if conn.in_transaction():
+            conn.commit()
+        if driver.in_transaction:
+            driver.execute("COMMIT")
+    except BaseException:
+        _roll_back(conn, driver)
+        raise
 
 
 def _roll_back(conn: Connection, driver: Any) -> None:
@@ -359,11 +360,7 @@ class CommitGroup:
         conn, driver = self.store._thread_held()
         self.open = False
         callbacks, self.callbacks = self.callbacks, []
-        try:
-            _commit(conn, driver)
-        except BaseException:
-            _roll_back(conn, driver)
-            raise
+        _commit(conn, driver)
         if self.store.checkpoints is not None:
             self.store.checkpoints.committed()
         for callback in callbacks:

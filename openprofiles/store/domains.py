@@ -46,13 +46,14 @@ def _decode(row: Row[Any] | dict[str, Any]) -> dict[str, Any]:
 
 
 # Statements on the request path are built once: building one costs more than running it.
-_GET = Query(
-    select(domains).where(
-        domains.c.account_id == bindparam("account_id"),
-        domains.c.region == bindparam("region"),
-        domains.c.domain_name == bindparam("name"),
-    )
+#: a domain by its name in the caller's account and region (parameters ``account_id``,
+#: ``region``, ``name``), for the statements that find one by name
+BY_NAME = (
+    domains.c.account_id == bindparam("account_id"),
+    domains.c.region == bindparam("region"),
+    domains.c.domain_name == bindparam("name"),
 )
+_GET = Query(select(domains).where(*BY_NAME))
 
 
 #: written into the SQL rather than bound: a statement without bound literals runs with the
@@ -119,22 +120,10 @@ def describe(conn: Connection, account_id: str, region: str, name: str, arn: str
     return described
 
 
-_SCOPE = Query(
-    select(domains.c.id, domains.c.phone_region).where(
-        domains.c.account_id == bindparam("account_id"),
-        domains.c.region == bindparam("region"),
-        domains.c.domain_name == bindparam("name"),
-    )
-)
+_SCOPE = Query(select(domains.c.id, domains.c.phone_region).where(*BY_NAME))
 
 
-_CATALOG_TAG = Query(
-    select(domains.c.id, domains.c.catalog_tag).where(
-        domains.c.account_id == bindparam("account_id"),
-        domains.c.region == bindparam("region"),
-        domains.c.domain_name == bindparam("name"),
-    )
-)
+_CATALOG_TAG = Query(select(domains.c.id, domains.c.catalog_tag).where(*BY_NAME))
 _RETAG = Query(
     update(domains).where(domains.c.id == bindparam("domain_id")).values(catalog_tag=bindparam("tag"))
 )

@@ -22,6 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.sql import Select
 
+from openprofiles.store.domains import BY_NAME
 from openprofiles.store.query import Query, insert_ignoring_duplicates, run_many
 from openprofiles.store.schema import (
     calculated_observations,
@@ -48,11 +49,6 @@ _FIND = Query(
 )
 #: a profile may hold a value twice (from its own fields and from an object): the holders are a
 #: set of row ids, looked up in id order (no sort or de-duplication of whole rows)
-_HOLDER_DOMAIN = (
-    domains.c.account_id == bindparam("account_id"),
-    domains.c.region == bindparam("region"),
-    domains.c.domain_name == bindparam("domain_name"),
-)
 _HOLDER_KEY = (
     profile_keys.c.key_name == bindparam("key_name"),
     profile_keys.c.key_value == bindparam("key_value"),
@@ -68,7 +64,7 @@ _HOLDERS_PAGE = Query({
         domains.join(profile_keys, profile_keys.c.domain_id == domains.c.id)
         .join(profiles, profiles.c.id == profile_keys.c.profile_pk)
     )
-    .where(*_HOLDER_DOMAIN, *_HOLDER_KEY, profile_keys.c.profile_pk > bindparam("after"))
+    .where(*BY_NAME, *_HOLDER_KEY, profile_keys.c.profile_pk > bindparam("after"))
     .group_by(profile_keys.c.profile_pk)
     .order_by(profile_keys.c.profile_pk)
     .limit(bindparam("limit")),
@@ -77,7 +73,7 @@ _HOLDERS_PAGE = Query({
         profiles.c.id.in_(
             select(profile_keys.c.profile_pk)
             .join(domains, domains.c.id == profile_keys.c.domain_id)
-            .where(*_HOLDER_DOMAIN, *_HOLDER_KEY)
+            .where(*BY_NAME, *_HOLDER_KEY)
         ),
         profiles.c.id > bindparam("after"),
     )
@@ -206,7 +202,7 @@ def holders_page(
     most ``limit``: what a search shows of each (``id``, ``profile_id``, the parsed
     ``document``). No rows when there is no such domain."""
     params = {
-        "account_id": account_id, "region": region, "domain_name": domain_name,
+        "account_id": account_id, "region": region, "name": domain_name,
         "key_name": key_name, "key_value": key_value, "after": after or 0, "limit": limit,
     }
     return [
